@@ -1,0 +1,56 @@
+# The course's commands. `make demo` and `make test` are the two that matter;
+# the first one run creates .venv and installs the pinned packages into it.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export MPLBACKEND ?= Agg
+
+.PHONY: help install data checkpoint train demo test test-slow test-all info clean-demo
+
+help:
+	@echo "make demo       run the instructor's loop on the course (prepare data, check the checkpoint, ...)"
+	@echo "make test       run the fast tests (a few minutes)"
+	@echo "make test-slow  run the slow end-to-end tests (notebook runs, nbgrader pipeline, accuracy)"
+	@echo "make train      retrain source/cnn_visualization/best-cnn-model.keras (~3 min on 2 cores)"
+
+$(STAMP): pyproject.toml
+	@echo "==> creating $(VENV) and installing the pinned packages (first run only; a few minutes)"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --progress-bar on --upgrade pip
+	$(PY) -m pip install --progress-bar on -e '.[test]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+data: $(STAMP)
+	@echo "==> placing Fashion-MNIST in Keras' cache"
+	$(PY) -m cnnviz data
+
+checkpoint: data
+	@echo "==> checking the course checkpoint"
+	$(PY) -m cnnviz check-checkpoint
+
+train: data
+	@echo "==> training the course checkpoint"
+	$(PY) -m cnnviz train
+
+info: $(STAMP)
+	$(PY) -m cnnviz info
+
+demo: checkpoint
+	@echo "==> what the course holds"
+	$(PY) -m cnnviz info
+
+test: data
+	@echo "==> fast tests"
+	$(PY) -m pytest -m "not slow"
+
+test-slow: data
+	@echo "==> slow end-to-end tests"
+	$(PY) -m pytest -m slow
+
+test-all: data
+	$(PY) -m pytest

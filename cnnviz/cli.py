@@ -1,0 +1,107 @@
+"""``python -m cnnviz``: the course's own commands.
+
+Every subcommand prints what it does; a problem the user can fix ends with one
+``error: ...`` line on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from . import ASSIGNMENT, CHECKPOINT_NAME, COURSE_ROOT, CourseError
+
+# TensorFlow's C++ start-up chatter hides what the commands print.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def cmd_data(args) -> int:
+    from . import data
+
+    data.prepare(allow_apt=not args.no_apt)
+    return 0
+
+
+def cmd_train(args) -> int:
+    from . import training
+
+    training.train(Path(args.output), seed=args.seed, epochs=args.epochs)
+    return 0
+
+
+def cmd_check_checkpoint(args) -> int:
+    from . import training
+
+    path = Path(args.checkpoint)
+    if not path.is_file():
+        raise CourseError(f"no checkpoint at {path}: run `python -m cnnviz train` to make it")
+    print(f"[checkpoint] measuring {path} on the 10 000 Fashion-MNIST test images ...", flush=True)
+    accuracy = training.test_accuracy(path)
+    print(f"[checkpoint] test accuracy {accuracy:.4f} (bar: 0.9125)")
+    if accuracy < 0.9125:
+        raise CourseError(f"{path} scores {accuracy:.4f} < 0.9125: retrain it with `python -m cnnviz train`")
+    return 0
+
+
+def cmd_info(args) -> int:
+    import json
+
+    from . import training
+
+    print(f"[course] {COURSE_ROOT}")
+    print(f"[course] assignment: {ASSIGNMENT}")
+    for folder in ("source", "release", "solutions", "submitted", "autograded", "feedback"):
+        path = COURSE_ROOT / folder
+        files = sorted(p.relative_to(COURSE_ROOT) for p in path.rglob("*") if p.is_file()) if path.is_dir() else []
+        print(f"  {folder + '/':12} {len(files)} file(s)")
+        for name in files[:6]:
+            print(f"      {name}")
+        if len(files) > 6:
+            print(f"      ... and {len(files) - 6} more")
+    meta = training.metadata_path(training.DEFAULT_OUTPUT)
+    if meta.is_file():
+        info = json.loads(meta.read_text())
+        print(f"[course] checkpoint {CHECKPOINT_NAME}: test accuracy {info['test_accuracy']}, "
+              f"validation accuracy {info['validation_accuracy']}, {info['epochs_run']} epochs, "
+              f"{info['training_seconds']} s of training")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import training
+
+    parser = argparse.ArgumentParser(prog="python -m cnnviz", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("data", help="place Fashion-MNIST in Keras' cache (offline) and check it")
+    p.add_argument("--no-apt", action="store_true", help="never call apt-get")
+    p.set_defaults(func=cmd_data)
+
+    p = sub.add_parser("train", help="train best-cnn-model.keras with the chapter 8-2 recipe")
+    p.add_argument("--output", default=str(training.DEFAULT_OUTPUT))
+    p.add_argument("--seed", type=int, default=training.SEED)
+    p.add_argument("--epochs", type=int, default=training.MAX_EPOCHS)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("check-checkpoint", help="measure the checkpoint's test accuracy against the 0.9125 bar")
+    p.add_argument("checkpoint", nargs="?", default=str(training.DEFAULT_OUTPUT))
+    p.set_defaults(func=cmd_check_checkpoint)
+
+    p = sub.add_parser("info", help="print what the course holds")
+    p.set_defaults(func=cmd_info)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m cnnviz`` and of the ``cnnviz`` script."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except CourseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted; files written so far are kept", file=sys.stderr)
+        return 130

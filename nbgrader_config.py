@@ -1,0 +1,43 @@
+"""nbgrader settings for the course "Visualizing convolutional neural networks".
+
+Each setting is here for a reason given beside it; everything else is
+nbgrader's default.
+"""
+
+c = get_config()  # noqa: F821 - provided by nbgrader when it reads this file
+
+c.CourseDirectory.course_id = "cnnviz"
+c.CourseDirectory.solution_directory = "solutions"
+
+# Gradebook: SQLite file in the course root (nbgrader's default) is right for one
+# machine and one grader at a time. For a class graded by several machines, point
+# this at PostgreSQL, e.g. "postgresql://grader@127.0.0.1/cnnviz".
+# c.CourseDirectory.db_url = "sqlite:///gradebook.db"
+
+# The checkpoint students load (about 1 MB) must travel with the release; a
+# student's stray 10 MB file should not travel into the gradebook's folders.
+c.CourseDirectory.max_file_size = 10000  # kilobytes
+
+# Importing TensorFlow takes ~4 s and the first cell also loads the checkpoint;
+# 30 s (the default) leaves no room on a loaded 2-core grader. A cell that never
+# finishes is still interrupted after this long, and the other cells are graded.
+c.Execute.timeout = 120
+
+# TensorFlow writes C++ log lines to stderr (oneDNN, CUDA probing, absl); they are
+# noise in graded notebooks and feedback.
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = r"(?m)(oneDNN custom operations|cuda|absl::InitializeLog|^[IWE]\d{4} )"
+
+# Feedback stays readable if a student prints a whole array or loops forever printing.
+c.LimitOutput.max_lines = 200
+c.LimitOutput.max_traceback = 30
+
+# A submission whose graded cells were deleted is graded with the instructor's
+# copies put back, instead of failing the whole notebook.
+c.OverwriteCells.add_missing_cells = True
+
+# What students see in each answer cell of the release.
+c.ClearSolutions.code_stub = {
+    "python": "# 여기에 코드를 작성하세요. / YOUR CODE HERE\nraise NotImplementedError()",
+}
+c.ClearSolutions.text_stub = "여기에 답을 쓰세요. / YOUR ANSWER HERE"

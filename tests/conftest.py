@@ -1,0 +1,11 @@
+"""Settings every test needs, applied before anything imports TensorFlow or matplotlib.
+
+Subprocesses started by the tests inherit them too.
+"""
+
+import os
+
+# TensorFlow's C++ start-up chatter hides what the tests print.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# No test may open a window: matplotlib reads MPLBACKEND when it is first imported.
+os.environ["MPLBACKEND"] = "Agg"
