@@ -21,6 +21,10 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --progress-bar on --upgrade pip
 	$(PY) -m pip install --progress-bar on -e '.[test]'
+	@# TensorFlow's C++ start-up lines (absl, oneDNN, CUDA probing) bypass Python and its
+	@# log levels; without this ipykernel copies them into every notebook's outputs.
+	@mkdir -p $(VENV)/etc/ipython
+	@echo "c.IPKernelApp.capture_fd_output = False" > $(VENV)/etc/ipython/ipython_kernel_config.py
 	@touch $(STAMP)
 
 install: $(STAMP)

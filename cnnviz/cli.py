@@ -69,6 +69,34 @@ def cmd_info(args) -> int:
     return 0
 
 
+def cmd_grade(args) -> int:
+    import json
+
+    from . import grading
+
+    report = grading.grade_notebook(Path(args.notebook))
+    if args.json:
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+    else:
+        grading.print_report(report)
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from . import grading
+
+    grading.demo()
+    return 0
+
+
+def cmd_release(args) -> int:
+    from . import grading
+
+    print(f"[release] wrote {grading.generate_release()}")
+    print(f"[solutions] wrote {grading.generate_solutions()}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import training
 
@@ -88,6 +116,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check-checkpoint", help="measure the checkpoint's test accuracy against the 0.9125 bar")
     p.add_argument("checkpoint", nargs="?", default=str(training.DEFAULT_OUTPUT))
     p.set_defaults(func=cmd_check_checkpoint)
+
+    p = sub.add_parser("grade", help="grade one notebook with the hidden tests nbgrader autograde uses")
+    p.add_argument("notebook", help="a completed cnn_visualization.ipynb (any file name)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser("release", help="regenerate release/ and solutions/ from source/ with nbgrader")
+    p.set_defaults(func=cmd_release)
+
+    p = sub.add_parser("demo", help="the instructor's whole loop on the demo class")
+    p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("info", help="print what the course holds")
     p.set_defaults(func=cmd_info)

@@ -10,6 +10,8 @@ or replaces the checkpoint gets tests that follow it.
 from __future__ import annotations
 
 import hashlib
+import random
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
@@ -25,12 +27,34 @@ def _file_digest(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+@contextmanager
+def preserved_random_state():
+    """Run a block without moving Python's, NumPy's or Keras' global random state.
+
+    Loading a model draws initial weights from Keras' global seed generator.
+    Without this, a hidden test that loads the checkpoint would change the
+    "untrained" weights that the student's next cells draw.
+    """
+    from keras.src.random.seed_generator import global_seed_generator
+
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    generator = global_seed_generator()
+    keras_state = generator.state.numpy().copy()
+    try:
+        yield
+    finally:
+        generator.state.assign(keras_state)
+        np.random.set_state(numpy_state)
+        random.setstate(python_state)
+
+
 @lru_cache(maxsize=4)
 def _load_model_by_digest(path: str, digest: str):
     # The digest is part of the cache key, so a checkpoint replaced on disk is loaded again.
     import keras
 
-    return keras.models.load_model(path)
+    with preserved_random_state():
+        return keras.models.load_model(path)
 
 
 def checkpoint_model(path: str | Path = CHECKPOINT):
@@ -90,5 +114,7 @@ def feature_maps(conv_number: int, path: str | Path = CHECKPOINT, index: int = 0
 
     model = checkpoint_model(path)
     layer = conv_layers(model)[conv_number - 1]
-    probe = keras.Model(model.inputs, layer.output)
-    return np.asarray(probe.predict(sample_batch(index), verbose=0))
+    with preserved_random_state():
+        probe = keras.Model(model.inputs, layer.output)
+        # A direct call, not predict(): no progress bar and no tf.function retracing warnings.
+        return keras.ops.convert_to_numpy(probe([sample_batch(index)], training=False))

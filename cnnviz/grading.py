@@ -1,0 +1,336 @@
+"""The instructor's pipeline, on top of nbgrader's own commands.
+
+``nbgrader generate_assignment`` -> ``release/``; ``generate_solution`` ->
+``solutions/``; submissions in ``submitted/``; ``autograde`` ->
+``autograded/``; ``generate_feedback`` -> ``feedback/``; ``export`` -> CSV.
+Scores are read back from nbgrader's gradebook, failure messages from the
+autograded notebooks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from . import ASSIGNMENT, COURSE_ROOT, CourseError
+
+NOTEBOOK = f"{ASSIGNMENT}.ipynb"
+CATALOGUE = COURSE_ROOT / "tests" / "submissions" / "catalogue.toml"
+
+
+# --------------------------------------------------------------------------- nbgrader
+
+def nbgrader_env() -> dict:
+    """Environment for nbgrader and the kernels it starts."""
+    env = dict(os.environ)
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    # The grading kernel must import this package even when it is not installed.
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(COURSE_ROOT), env.get("PYTHONPATH")]))
+    # nbgrader runs `alembic` (its gradebook migrations) from PATH: use this environment's.
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    return env
+
+
+def run_nbgrader(*args: str, root: Path = COURSE_ROOT, quiet: bool = False) -> subprocess.CompletedProcess:
+    """Run ``nbgrader ARGS`` in the course folder ``root``; raise CourseError if it fails."""
+    command = [sys.executable, "-m", "nbgrader", *args]
+    if not quiet:
+        print(f"[nbgrader] {' '.join(['nbgrader', *args])}", flush=True)
+    result = subprocess.run(command, cwd=root, env=nbgrader_env(), text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if result.returncode != 0:
+        errors = [line for line in result.stdout.splitlines() if "[ERROR]" in line or "Error" in line]
+        detail = "\n".join(errors[-8:]) or result.stdout[-2000:]
+        raise CourseError(f"`nbgrader {' '.join(args)}` failed in {root}:\n{detail}")
+    return result
+
+
+def db_url(root: Path = COURSE_ROOT) -> str:
+    """The gradebook URL nbgrader uses for this course (``nbgrader_config.py`` may override it)."""
+    result = subprocess.run(
+        [sys.executable, "-c",
+         "from nbgrader.apps import NbGrader; a = NbGrader(); a.load_config_file(); "
+         "from nbgrader.coursedir import CourseDirectory; print(CourseDirectory(config=a.config).db_url)"],
+        cwd=root, env=nbgrader_env(), text=True, capture_output=True)
+    url = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
+    return url or f"sqlite:///{root / 'gradebook.db'}"
+
+
+# --------------------------------------------------------------------------- notebooks
+
+def read_notebook(path: Path) -> nbformat.NotebookNode:
+    """Read a notebook, or raise one CourseError that says what is wrong with the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise CourseError(f"{path}: no such notebook file; give the path of a .ipynb file")
+    if path.stat().st_size == 0:
+        raise CourseError(f"{path}: the file is empty; save the notebook in JupyterLab and try again")
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except (json.JSONDecodeError, UnicodeDecodeError, nbformat.reader.NotJSONError) as exc:
+        raise CourseError(f"{path}: not a Jupyter notebook (not valid JSON: {str(exc)[:120]}); "
+                          "open it in JupyterLab, or download it again") from None
+    except Exception as exc:  # nbformat raises several kinds for malformed notebooks
+        raise CourseError(f"{path}: not a readable Jupyter notebook ({type(exc).__name__}: "
+                          f"{str(exc)[:120]})") from None
+    return nb
+
+
+def answer_cells(nb) -> dict[str, object]:
+    """The autograded answer cells of a notebook, by nbgrader grade_id."""
+    return {cell.metadata["nbgrader"]["grade_id"]: cell for cell in nb.cells
+            if cell.metadata.get("nbgrader", {}).get("solution") and cell.cell_type == "code"}
+
+
+def solution_answers(source_nb) -> dict[str, str]:
+    """The instructor's answer for each answer cell: the source cell without its delimiters."""
+    answers = {}
+    for grade_id, cell in answer_cells(source_nb).items():
+        lines = [line for line in cell.source.splitlines()
+                 if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION")]
+        answers[grade_id] = "\n".join(lines)
+    return answers
+
+
+def fill_release(release_nb, answers: dict[str, str]):
+    """A copy of the released notebook with the given answer cells' source replaced."""
+    nb = nbformat.from_dict(json.loads(json.dumps(release_nb)))
+    cells = answer_cells(nb)
+    unknown = set(answers) - set(cells)
+    if unknown:
+        raise CourseError(f"no answer cell with grade_id {sorted(unknown)} in the release")
+    for grade_id, source in answers.items():
+        cells[grade_id].source = source.strip("\n")
+    return nb
+
+
+def grade_points(nb) -> dict[str, float]:
+    """Points of each graded test cell, by grade_id, in notebook order."""
+    return {cell.metadata["nbgrader"]["grade_id"]: float(cell.metadata["nbgrader"].get("points", 0))
+            for cell in nb.cells if cell.metadata.get("nbgrader", {}).get("grade")}
+
+
+def failure_messages(autograded_nb) -> dict[str, str]:
+    """For each graded cell that raised, its last error line (``Name: message``)."""
+    messages = {}
+    for cell in autograded_nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if not meta.get("grade") or cell.cell_type != "code":
+            continue
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                messages[meta["grade_id"]] = f"{output.get('ename')}: {output.get('evalue')}"
+    return messages
+
+
+# --------------------------------------------------------------------------- catalogue
+
+@dataclass
+class Submission:
+    """One entry of the submission catalogue: a released notebook filled in one way."""
+
+    name: str
+    kind: str  # "right" or "wrong"
+    mistake: str
+    answers: dict[str, str] = field(default_factory=dict)
+    blank: list[str] | str = field(default_factory=list)
+    loses: list[str] = field(default_factory=list)
+    demo: bool = False
+
+    def notebook(self, release_nb, source_nb):
+        """The submitted notebook: solutions everywhere but the overridden and blank cells."""
+        answers = solution_answers(source_nb)
+        blank = list(answers) if self.blank == "all" else list(self.blank)
+        for grade_id in blank:
+            answers.pop(grade_id)
+        answers.update(self.answers)
+        return fill_release(release_nb, answers)
+
+    def expected_scores(self, points: dict[str, float]) -> dict[str, float]:
+        """The score each graded cell must get: zero for the cells it loses, full for the rest."""
+        return {grade_id: (0.0 if grade_id in self.loses else p) for grade_id, p in points.items()}
+
+
+def load_catalogue(path: Path = CATALOGUE) -> list[Submission]:
+    """Read the submission catalogue (TOML)."""
+    with open(path, "rb") as handle:
+        data = tomllib.load(handle)
+    return [Submission(**entry) for entry in data["submission"]]
+
+
+# --------------------------------------------------------------------------- class pipeline
+
+def paths(root: Path = COURSE_ROOT) -> dict[str, Path]:
+    """Where each stage of the pipeline reads or writes."""
+    return {
+        "source": root / "source" / ASSIGNMENT / NOTEBOOK,
+        "release": root / "release" / ASSIGNMENT / NOTEBOOK,
+        "solutions": root / "solutions" / ASSIGNMENT / NOTEBOOK,
+        "submitted": root / "submitted",
+        "autograded": root / "autograded",
+        "feedback": root / "feedback",
+        "grades": root / "grades.csv",
+    }
+
+
+def submit(root: Path, student: str, nb) -> Path:
+    """Place a notebook where nbgrader expects student ``student``'s submission."""
+    folder = root / "submitted" / student / ASSIGNMENT
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / NOTEBOOK
+    nbformat.write(nb, target)
+    return target
+
+
+def read_scores(root: Path = COURSE_ROOT, url: str | None = None) -> dict[str, dict[str, float]]:
+    """Autograded score of each graded cell, per student, from nbgrader's gradebook."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    scores = {}
+    with Gradebook(url or db_url(root)) as gradebook:
+        for student in gradebook.students:
+            try:
+                nb = gradebook.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, student.id)
+            except MissingEntry:
+                continue
+            scores[student.id] = {grade.name: float(grade.score) for grade in nb.grades}
+    return scores
+
+
+def print_table(scores: dict[str, dict[str, float]], points: dict[str, float]) -> None:
+    """Students x graded parts, with totals."""
+    ids = list(points)
+    short = [grade_id.removeprefix("test_") for grade_id in ids]
+    width = max(len(s) for s in scores) if scores else 8
+    print(f"{'student':<{width}}  total  " + " ".join(f"{s[:6]:>6}" for s in short))
+    print(f"{'(max)':<{width}}  {sum(points.values()):5.0f}  " + " ".join(f"{points[i]:6.0f}" for i in ids))
+    for student, cells in sorted(scores.items()):
+        total = sum(cells.get(i, 0.0) for i in ids)
+        print(f"{student:<{width}}  {total:5.0f}  " + " ".join(f"{cells.get(i, 0.0):6.0f}" for i in ids))
+
+
+def generate_release(root: Path = COURSE_ROOT) -> Path:
+    """``nbgrader generate_assignment``: source/ -> release/ (also records the assignment in the gradebook)."""
+    run_nbgrader("generate_assignment", ASSIGNMENT, "--force", root=root)
+    return paths(root)["release"]
+
+
+def generate_solutions(root: Path = COURSE_ROOT) -> Path:
+    """``nbgrader generate_solution``: source/ -> solutions/, executed, figures included."""
+    run_nbgrader("generate_solution", ASSIGNMENT, "--force", root=root)
+    return paths(root)["solutions"]
+
+
+def autograde(root: Path = COURSE_ROOT, students: list[str] | None = None) -> None:
+    """``nbgrader autograde`` for the whole class, or only for ``students``."""
+    if not students:
+        run_nbgrader("autograde", ASSIGNMENT, "--force", root=root)
+        return
+    # Only the named students: real students' submissions in submitted/ are left alone.
+    for student in students:
+        run_nbgrader("autograde", ASSIGNMENT, "--force", f"--student={student}", root=root)
+
+
+def generate_feedback(root: Path = COURSE_ROOT) -> Path:
+    """``nbgrader generate_feedback``: autograded/ -> feedback/ (HTML, no hidden test code)."""
+    run_nbgrader("generate_feedback", ASSIGNMENT, "--force", root=root)
+    return paths(root)["feedback"]
+
+
+def export_grades(root: Path = COURSE_ROOT) -> Path:
+    """``nbgrader export``: the gradebook -> grades.csv."""
+    target = paths(root)["grades"]
+    run_nbgrader("export", f"--to={target}", root=root)
+    return target
+
+
+# --------------------------------------------------------------------------- one notebook
+
+def _scratch_course(folder: Path, root: Path = COURSE_ROOT) -> Path:
+    """A throw-away course with this course's config and source, and its own gradebook."""
+    course = folder / "course"
+    course.mkdir()
+    shutil.copy(root / "nbgrader_config.py", course / "nbgrader_config.py")
+    shutil.copytree(root / "source", course / "source")
+    return course
+
+
+def grade_notebook(path: Path, root: Path = COURSE_ROOT) -> dict:
+    """Grade one notebook with ``nbgrader autograde`` in a scratch course; return the report.
+
+    The report holds the total, and for each graded cell its points, score and
+    failure message. The real gradebook and the class folders are not touched.
+    """
+    submitted = read_notebook(path)
+    source_nb = read_notebook(paths(root)["source"])
+    points = grade_points(source_nb)
+    with tempfile.TemporaryDirectory(prefix="cnnviz-grade-") as tmp:
+        course = _scratch_course(Path(tmp), root)
+        url = f"sqlite:///{Path(tmp) / 'gradebook.db'}"
+        run_nbgrader("generate_assignment", ASSIGNMENT, "--force", f"--db={url}", root=course, quiet=True)
+        submit(course, "student", submitted)
+        run_nbgrader("autograde", ASSIGNMENT, "--force", f"--db={url}", root=course, quiet=True)
+        scores = read_scores(course, url).get("student", {})
+        graded = read_notebook(course / "autograded" / "student" / ASSIGNMENT / NOTEBOOK)
+        messages = failure_messages(graded)
+    cells = [{"grade_id": grade_id, "points": p, "score": scores.get(grade_id, 0.0),
+              "message": messages.get(grade_id, "")}
+             for grade_id, p in points.items()]
+    return {"notebook": str(path), "score": sum(c["score"] for c in cells),
+            "max_score": sum(points.values()), "cells": cells}
+
+
+def print_report(report: dict) -> None:
+    """The report of ``grade_notebook`` as text."""
+    print(f"{report['notebook']}: {report['score']:g} / {report['max_score']:g}")
+    for cell in report["cells"]:
+        mark = "ok  " if cell["score"] >= cell["points"] else "FAIL"
+        print(f"  {mark} {cell['grade_id']:<24} {cell['score']:g}/{cell['points']:g}")
+        if cell["message"]:
+            print(f"       {cell['message']}")
+
+
+# --------------------------------------------------------------------------- demo
+
+def demo(root: Path = COURSE_ROOT) -> dict[str, dict[str, float]]:
+    """The instructor's whole loop on the demo class; prints the score table and the paths."""
+    where = paths(root)
+    print("[demo] 1/6 release: source/ -> release/")
+    generate_release(root)
+    print("[demo] 2/6 solutions: source/ -> solutions/ (executed)")
+    generate_solutions(root)
+
+    print("[demo] 3/6 demo submissions -> submitted/")
+    release_nb, source_nb = read_notebook(where["release"]), read_notebook(where["source"])
+    class_ = [s for s in load_catalogue() if s.demo]
+    for entry in class_:
+        target = submit(root, entry.name, entry.notebook(release_nb, source_nb))
+        print(f"       {entry.name:<28} {entry.mistake}  ({target.relative_to(root)})")
+
+    print("[demo] 4/6 autograde: submitted/ -> autograded/")
+    autograde(root, [entry.name for entry in class_])
+    print("[demo] 5/6 feedback: autograded/ -> feedback/")
+    generate_feedback(root)
+    print("[demo] 6/6 export: gradebook -> grades.csv")
+    export_grades(root)
+
+    points = grade_points(source_nb)
+    scores = {s: v for s, v in read_scores(root).items() if s in {e.name for e in class_}}
+    print()
+    print_table(scores, points)
+    print()
+    print("[demo] wrote:")
+    for key in ("release", "solutions", "submitted", "autograded", "feedback", "grades"):
+        print(f"       {key:<10} {where[key]}")
+    print(f"       gradebook  {db_url(root)}")
+    return scores
