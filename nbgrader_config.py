@@ -41,3 +41,16 @@ c.ClearSolutions.code_stub = {
     "python": "# 여기에 코드를 작성하세요. / YOUR CODE HERE\nraise NotImplementedError()",
 }
 c.ClearSolutions.text_stub = "여기에 답을 쓰세요. / YOUR ANSWER HERE"
+
+# Feedback: students see each failed check's message, but neither the hidden
+# tests' code (ClearHiddenTests) nor tracebacks quoting it (ShortTracebacks).
+import os as _os  # noqa: E402
+import sys as _sys  # noqa: E402
+
+_sys.path.insert(0, _os.path.dirname(_os.path.abspath(__file__)))
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
+from nbgrader.preprocessors import ClearHiddenTests, GetGrades  # noqa: E402
+
+from cnnviz.grading import ShortTracebacks  # noqa: E402
+
+c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, ShortTracebacks, CSSHTMLHeaderPreprocessor]

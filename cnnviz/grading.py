@@ -265,26 +265,42 @@ def _scratch_course(folder: Path, root: Path = COURSE_ROOT) -> Path:
     return course
 
 
-def grade_notebook(path: Path, root: Path = COURSE_ROOT) -> dict:
-    """Grade one notebook with ``nbgrader autograde`` in a scratch course; return the report.
+def grade_submissions(notebooks: dict, root: Path = COURSE_ROOT) -> dict[str, dict]:
+    """Autograde notebooks (student name -> notebook) in a scratch course with nbgrader.
 
-    The report holds the total, and for each graded cell its points, score and
-    failure message. The real gradebook and the class folders are not touched.
+    Returns, per student, ``{"scores": {grade_id: score}, "messages": {grade_id: message}}``.
+    The scratch course has this course's config and source and its own
+    gradebook; the real gradebook and class folders are not touched.
     """
-    submitted = read_notebook(path)
-    source_nb = read_notebook(paths(root)["source"])
-    points = grade_points(source_nb)
+    results = {}
     with tempfile.TemporaryDirectory(prefix="cnnviz-grade-") as tmp:
         course = _scratch_course(Path(tmp), root)
         url = f"sqlite:///{Path(tmp) / 'gradebook.db'}"
         run_nbgrader("generate_assignment", ASSIGNMENT, "--force", f"--db={url}", root=course, quiet=True)
-        submit(course, "student", submitted)
+        for student, nb in notebooks.items():
+            submit(course, student, nb)
         run_nbgrader("autograde", ASSIGNMENT, "--force", f"--db={url}", root=course, quiet=True)
-        scores = read_scores(course, url).get("student", {})
-        graded = read_notebook(course / "autograded" / "student" / ASSIGNMENT / NOTEBOOK)
-        messages = failure_messages(graded)
-    cells = [{"grade_id": grade_id, "points": p, "score": scores.get(grade_id, 0.0),
-              "message": messages.get(grade_id, "")}
+        scores = read_scores(course, url)
+        for student in notebooks:
+            graded = course / "autograded" / student / ASSIGNMENT / NOTEBOOK
+            results[student] = {
+                "scores": scores.get(student, {}),
+                "messages": failure_messages(read_notebook(graded)) if graded.is_file() else {},
+            }
+    return results
+
+
+def grade_notebook(path: Path, root: Path = COURSE_ROOT) -> dict:
+    """Grade one notebook exactly as ``nbgrader autograde`` does; return the report.
+
+    The report holds the total, and for each graded cell its points, score and
+    failure message.
+    """
+    submitted = read_notebook(path)
+    points = grade_points(read_notebook(paths(root)["source"]))
+    result = grade_submissions({"student": submitted}, root)["student"]
+    cells = [{"grade_id": grade_id, "points": p, "score": result["scores"].get(grade_id, 0.0),
+              "message": result["messages"].get(grade_id, "")}
              for grade_id, p in points.items()]
     return {"notebook": str(path), "score": sum(c["score"] for c in cells),
             "max_score": sum(points.values()), "cells": cells}
@@ -334,3 +350,29 @@ def demo(root: Path = COURSE_ROOT) -> dict[str, dict[str, float]]:
         print(f"       {key:<10} {where[key]}")
     print(f"       gradebook  {db_url(root)}")
     return scores
+
+
+# --------------------------------------------------------------------------- feedback
+
+def _short_traceback_preprocessor():
+    # Built lazily so that importing cnnviz.grading does not need nbgrader's preprocessors.
+    from nbgrader.preprocessors import NbGraderPreprocessor
+
+    class ShortTracebacks(NbGraderPreprocessor):
+        """Feedback shows each error as one line, ``Name: message``.
+
+        IPython's tracebacks quote the lines of the failing cell, which in a
+        test cell are the hidden tests' code; the message alone says what is
+        wrong and where to look.
+        """
+
+        def preprocess_cell(self, cell, resources, cell_index):
+            for output in cell.get("outputs", []):
+                if output.get("output_type") == "error":
+                    output["traceback"] = [f"{output.get('ename')}: {output.get('evalue')}"]
+            return cell, resources
+
+    return ShortTracebacks
+
+
+ShortTracebacks = _short_traceback_preprocessor()
