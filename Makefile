@@ -8,12 +8,13 @@ STAMP  := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export MPLBACKEND ?= Agg
 
-.PHONY: help install data checkpoint train demo test test-slow test-all info clean-demo
+.PHONY: help install data checkpoint train release lab demo test test-slow test-all info
 
 help:
 	@echo "make demo       run the instructor's loop on the course (prepare data, check the checkpoint, ...)"
 	@echo "make test       run the fast tests (a few minutes)"
 	@echo "make test-slow  run the slow end-to-end tests (notebook runs, nbgrader pipeline, accuracy)"
+	@echo "make lab        JupyterLab with nbgrader's extensions, for students and instructors"
 	@echo "make train      retrain source/cnn_visualization/best-cnn-model.keras (~3 min on 2 cores)"
 
 $(STAMP): pyproject.toml
@@ -41,12 +42,20 @@ train: data
 	@echo "==> training the course checkpoint"
 	$(PY) -m cnnviz train
 
+release: data
+	@echo "==> regenerating release/ and solutions/ from source/ with nbgrader"
+	$(PY) -m cnnviz release
+
+lab: data
+	@echo "==> JupyterLab with nbgrader's extensions on 127.0.0.1 (open the URL with its token below)"
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/jupyter lab --ip=127.0.0.1 --no-browser --ServerApp.root_dir=$(CURDIR)
+
 info: $(STAMP)
 	$(PY) -m cnnviz info
 
 demo: checkpoint
-	@echo "==> what the course holds"
-	$(PY) -m cnnviz info
+	@echo "==> the instructor's loop on the demo class"
+	$(PY) -m cnnviz demo
 
 test: data
 	@echo "==> fast tests"

@@ -207,16 +207,25 @@ def read_scores(root: Path = COURSE_ROOT, url: str | None = None) -> dict[str, d
     return scores
 
 
-def print_table(scores: dict[str, dict[str, float]], points: dict[str, float]) -> None:
-    """Students x graded parts, with totals."""
+def print_table(scores: dict[str, dict[str, float]], points: dict[str, float],
+                expected: dict[str, float] | None = None) -> None:
+    """Students x graded parts (numbered, with a legend), totals, and the expected totals if given."""
     ids = list(points)
-    short = [grade_id.removeprefix("test_") for grade_id in ids]
-    width = max(len(s) for s in scores) if scores else 8
-    print(f"{'student':<{width}}  total  " + " ".join(f"{s[:6]:>6}" for s in short))
-    print(f"{'(max)':<{width}}  {sum(points.values()):5.0f}  " + " ".join(f"{points[i]:6.0f}" for i in ids))
-    for student, cells in sorted(scores.items()):
+    width = max([len(s) for s in scores] + [7])
+    numbers = " ".join(f"{k + 1:>2}" for k in range(len(ids)))
+    extra = "  expected" if expected else ""
+    print(f"{'student':<{width}}  total{extra}  {numbers}")
+    for student in sorted(scores):
+        cells = scores[student]
         total = sum(cells.get(i, 0.0) for i in ids)
-        print(f"{student:<{width}}  {total:5.0f}  " + " ".join(f"{cells.get(i, 0.0):6.0f}" for i in ids))
+        marks = " ".join(f"{cells.get(i, 0.0):>2.0f}" for i in ids)
+        if expected:
+            want = expected.get(student)
+            verdict = "" if want is None else (f"{want:5.0f} ok" if abs(want - total) < 1e-9 else f"{want:5.0f} !!")
+            print(f"{student:<{width}}  {total:5.0f}  {verdict:<8}  {marks}")
+        else:
+            print(f"{student:<{width}}  {total:5.0f}  {marks}")
+    print("parts: " + ", ".join(f"{k + 1} {i.removeprefix('test_')} ({points[i]:g})" for k, i in enumerate(ids)))
 
 
 def generate_release(root: Path = COURSE_ROOT) -> Path:
@@ -342,8 +351,9 @@ def demo(root: Path = COURSE_ROOT) -> dict[str, dict[str, float]]:
 
     points = grade_points(source_nb)
     scores = {s: v for s, v in read_scores(root).items() if s in {e.name for e in class_}}
+    expected = {e.name: sum(e.expected_scores(points).values()) for e in class_}
     print()
-    print_table(scores, points)
+    print_table(scores, points, expected)
     print()
     print("[demo] wrote:")
     for key in ("release", "solutions", "submitted", "autograded", "feedback", "grades"):
