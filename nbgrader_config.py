@@ -9,10 +9,17 @@ c = get_config()  # noqa: F821 - provided by nbgrader when it reads this file
 c.CourseDirectory.course_id = "cnnviz"
 c.CourseDirectory.solution_directory = "solutions"
 
-# Gradebook: SQLite file in the course root (nbgrader's default) is right for one
-# machine and one grader at a time. For a class graded by several machines, point
-# this at PostgreSQL, e.g. "postgresql://grader@127.0.0.1/cnnviz".
-# c.CourseDirectory.db_url = "sqlite:///gradebook.db"
+# Gradebook: an SQLite file in the course root, as nbgrader's default, but with a
+# 60 s busy timeout so that parallel graders (`python -m cnnviz autograde`) wait
+# for each other's short writes instead of failing with "database is locked".
+# For graders on several machines, use PostgreSQL: set NBGRADER_DB_URL, e.g.
+# NBGRADER_DB_URL=postgresql://grader:secret@127.0.0.1/cnnviz (see README).
+import os  # noqa: E402
+
+_course_root = os.path.dirname(os.path.abspath(__file__))
+c.CourseDirectory.db_url = os.environ.get(
+    "NBGRADER_DB_URL", "sqlite:///" + os.path.join(_course_root, "gradebook.db") + "?timeout=60"
+)
 
 # The checkpoint students load (about 1 MB) must travel with the release; a
 # student's stray 10 MB file should not travel into the gradebook's folders.
@@ -44,10 +51,9 @@ c.ClearSolutions.text_stub = "여기에 답을 쓰세요. / YOUR ANSWER HERE"
 
 # Feedback: students see each failed check's message, but neither the hidden
 # tests' code (ClearHiddenTests) nor tracebacks quoting it (ShortTracebacks).
-import os as _os  # noqa: E402
-import sys as _sys  # noqa: E402
+import sys  # noqa: E402
 
-_sys.path.insert(0, _os.path.dirname(_os.path.abspath(__file__)))
+sys.path.insert(0, _course_root)
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades  # noqa: E402
 

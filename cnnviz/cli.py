@@ -89,6 +89,13 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def cmd_autograde(args) -> int:
+    from . import classgrade
+
+    outcomes = classgrade.autograde_class(workers=args.workers, scheduler=args.scheduler)
+    return 0 if outcomes else 2
+
+
 def cmd_release(args) -> int:
     from . import grading
 
@@ -121,6 +128,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("notebook", help="a completed cnn_visualization.ipynb (any file name)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser("autograde", help="autograde every submitted student, several at once")
+    p.add_argument("--workers", type=int, default=None, help="nbgrader processes at once (default: cores)")
+    p.add_argument("--scheduler", default=None, help="address of a Dask scheduler, e.g. tcp://10.0.0.5:8786")
+    p.set_defaults(func=cmd_autograde)
 
     p = sub.add_parser("release", help="regenerate release/ and solutions/ from source/ with nbgrader")
     p.set_defaults(func=cmd_release)
