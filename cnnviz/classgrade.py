@@ -48,8 +48,14 @@ def _last_error_line(output: str) -> str:
 
 def grade_student(root: str, student: str, db_url: str | None = None) -> Outcome:
     """Autograde one student's submission with nbgrader; never raises for a bad submission."""
-    from .grading import nbgrader_env
+    from .grading import nbgrader_env, read_notebook
 
+    # An unreadable notebook gets one clear line here rather than nbgrader's traceback.
+    for notebook in sorted((Path(root) / "submitted" / student / ASSIGNMENT).glob("*.ipynb")):
+        try:
+            read_notebook(notebook)
+        except CourseError as exc:
+            return Outcome(student, False, 0.0, str(exc))
     command = [sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT, "--force", f"--student={student}"]
     if db_url:
         command.append(f"--db={db_url}")

@@ -92,7 +92,7 @@ def cmd_demo(args) -> int:
 def cmd_autograde(args) -> int:
     from . import classgrade
 
-    outcomes = classgrade.autograde_class(workers=args.workers, scheduler=args.scheduler)
+    outcomes = classgrade.autograde_class(Path(args.course_dir), workers=args.workers, scheduler=args.scheduler)
     return 0 if outcomes else 2
 
 
@@ -132,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("autograde", help="autograde every submitted student, several at once")
     p.add_argument("--workers", type=int, default=None, help="nbgrader processes at once (default: cores)")
     p.add_argument("--scheduler", default=None, help="address of a Dask scheduler, e.g. tcp://10.0.0.5:8786")
+    p.add_argument("--course-dir", default=".", help="the course root, where nbgrader_config.py is (default: here)")
     p.set_defaults(func=cmd_autograde)
 
     p = sub.add_parser("release", help="regenerate release/ and solutions/ from source/ with nbgrader")

@@ -82,7 +82,9 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
                           "open it in JupyterLab, or download it again") from None
     except Exception as exc:  # nbformat raises several kinds for malformed notebooks
         raise CourseError(f"{path}: not a readable Jupyter notebook ({type(exc).__name__}: "
-                          f"{str(exc)[:120]})") from None
+                          f"{str(exc)[:120]})".replace("\n", " ")) from None
+    if not isinstance(nb.get("cells"), list):
+        raise CourseError(f"{path}: not a Jupyter notebook (it has no list of cells)")
     return nb
 
 

@@ -1,0 +1,136 @@
+"""Grading a whole class: parallel nbgrader processes, the SQLite gradebook under
+concurrent writers, a Dask scheduler, and bad submissions that must not stop the class.
+
+These tests use a toy course with the same assignment name and a one-line
+notebook, so that they measure the fan-out and the gradebook, not TensorFlow.
+"""
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from cnnviz import ASSIGNMENT, COURSE_ROOT, CourseError, classgrade, grading
+
+pytestmark = pytest.mark.slow
+
+NOTEBOOK = f"{ASSIGNMENT}.ipynb"
+
+
+def _cell(source, **nbgrader):
+    cell = new_code_cell(source)
+    cell.metadata["nbgrader"] = {"schema_version": 3, "task": False, "locked": False,
+                                 "solution": False, "grade": False, **nbgrader}
+    return cell
+
+
+def toy_source_notebook():
+    answer = _cell("### BEGIN SOLUTION\nx = 1\n### END SOLUTION", grade_id="answer", solution=True)
+    test = _cell('"""x is 1."""\nassert x == 1, "x should be 1"', grade_id="test_x", grade=True,
+                 locked=True, points=1)
+    nb = new_notebook(cells=[answer, test])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return nb
+
+
+@pytest.fixture
+def toy_course(tmp_path):
+    """A course with the real nbgrader_config.py, a one-cell assignment, and its release."""
+    course = tmp_path / "course"
+    (course / "source" / ASSIGNMENT).mkdir(parents=True)
+    shutil.copy(COURSE_ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
+    nbformat.write(toy_source_notebook(), course / "source" / ASSIGNMENT / NOTEBOOK)
+    grading.run_nbgrader("generate_assignment", ASSIGNMENT, "--force", root=course, quiet=True)
+    return course
+
+
+def submit_answer(course, student, answer):
+    release = grading.read_notebook(course / "release" / ASSIGNMENT / NOTEBOOK)
+    return grading.submit(course, student, grading.fill_release(release, {"answer": answer}))
+
+
+def gradebook_rows(course):
+    """Every submitted student's score, read straight from the SQLite file."""
+    with sqlite3.connect(course / "gradebook.db") as db:
+        return dict(db.execute(
+            "SELECT student.id, grade.auto_score FROM grade "
+            "JOIN submitted_notebook ON grade.notebook_id = submitted_notebook.id "
+            "JOIN submitted_assignment ON submitted_notebook.assignment_id = submitted_assignment.id "
+            "JOIN student ON submitted_assignment.student_id = student.id").fetchall())
+
+
+def test_eight_parallel_graders_grade_everyone_without_database_locked(toy_course):
+    for k in range(16):
+        submit_answer(toy_course, f"s{k:02d}", "x = 1" if k % 2 == 0 else "x = 2")
+    outcomes = classgrade.autograde_class(toy_course, workers=8)
+    failures = {o.student: o.message for o in outcomes if not o.ok}
+    assert not failures, f"students not graded with 8 workers: {failures}"
+    rows = gradebook_rows(toy_course)
+    assert len(rows) == 16, f"expected 16 graded submissions in the gradebook, found {len(rows)}"
+    assert rows == {f"s{k:02d}": (1.0 if k % 2 == 0 else 0.0) for k in range(16)}, rows
+
+
+def test_parallel_scores_equal_nbgraders_serial_scores(toy_course, tmp_path):
+    answers = {"right": "x = 1", "wrong": "x = 3", "broken": "x = 1/0", "blank": "pass"}
+    for student, answer in answers.items():
+        submit_answer(toy_course, student, answer)
+    serial = tmp_path / "serial"
+    shutil.copytree(toy_course, serial)
+    grading.run_nbgrader("autograde", ASSIGNMENT, "--force", root=serial, quiet=True)
+    classgrade.autograde_class(toy_course, workers=2)
+    assert gradebook_rows(toy_course) == gradebook_rows(serial), "parallel and serial scores differ"
+
+
+def test_a_dask_scheduler_grades_the_class(toy_course):
+    distributed = pytest.importorskip("distributed")
+    for student in ("a", "b", "c"):
+        submit_answer(toy_course, student, "x = 1")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        outcomes = classgrade.autograde_class(toy_course, scheduler=cluster.scheduler_address)
+    assert [o.ok for o in outcomes] == [True, True, True], [o.message for o in outcomes]
+    assert gradebook_rows(toy_course) == {"a": 1.0, "b": 1.0, "c": 1.0}
+
+
+def test_an_unreachable_scheduler_is_one_clear_error(toy_course):
+    submit_answer(toy_course, "a", "x = 1")
+    with pytest.raises(CourseError, match="cannot reach the Dask scheduler"):
+        classgrade.autograde_class(toy_course, scheduler="tcp://127.0.0.1:9")
+
+
+@pytest.mark.parametrize("content", [b"", b"{ this is not json", b'{"cells": 3}'],
+                         ids=["empty-file", "not-json", "not-a-notebook"])
+def test_a_broken_notebook_fails_alone_with_one_line(toy_course, content):
+    submit_answer(toy_course, "good", "x = 1")
+    classgrade.autograde_class(toy_course, workers=1)
+    before = gradebook_rows(toy_course)
+    bad = toy_course / "submitted" / "bad" / ASSIGNMENT
+    bad.mkdir(parents=True)
+    (bad / NOTEBOOK).write_bytes(content)
+    submit_answer(toy_course, "late", "x = 1")
+
+    outcomes = {o.student: o for o in classgrade.autograde_class(toy_course, workers=2)}
+
+    assert outcomes["good"].ok and outcomes["late"].ok, "the rest of the class must still be graded"
+    assert not outcomes["bad"].ok
+    message = outcomes["bad"].message
+    assert "\n" not in message and message, f"expected one line for the broken notebook, got {message!r}"
+    assert NOTEBOOK in message, f"the line should name the notebook: {message!r}"
+    after = gradebook_rows(toy_course)
+    assert {k: after[k] for k in before} == before, "other students' rows changed"
+    assert after["late"] == 1.0
+
+
+def test_the_cli_prints_a_summary_line(toy_course):
+    submit_answer(toy_course, "a", "x = 1")
+    result = subprocess.run([sys.executable, "-m", "cnnviz", "autograde", "--workers", "1"],
+                            cwd=toy_course, env=grading.nbgrader_env(), text=True, capture_output=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "graded 1, failed 0" in result.stdout, result.stdout
