@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export MPLBACKEND ?= Agg
 
-.PHONY: help install data checkpoint train release lab demo test test-slow test-all info
+.PHONY: help install data checkpoint train release lab demo test test-slow test-e2e test-all info
 
 help:
 	@echo "make demo       run the instructor's loop on the course (prepare data, check the checkpoint, ...)"
@@ -64,6 +64,10 @@ test: data
 test-slow: data
 	@echo "==> slow end-to-end tests"
 	$(PY) -m pytest -m slow
+
+test-e2e: data
+	@echo "==> JupyterLab in headless Chromium (needs: apt-get install chromium)"
+	$(PY) -m pytest -m e2e
 
 test-all: data
 	$(PY) -m pytest

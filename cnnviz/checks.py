@@ -55,12 +55,14 @@ __all__ = [
 
 
 def _fail(ko: str, en: str) -> NoReturn:
+    __tracebackhide__ = True  # IPython shows the student's cell and the message, not this frame
     # `from None`: a failure raised while handling another exception should show
     # the student one message, not a chained traceback.
     raise AssertionError(f"{ko} / {en}") from None
 
 
 def _check(cond: bool, ko: str, en: str) -> None:
+    __tracebackhide__ = True
     if not cond:
         _fail(ko, en)
 
@@ -117,6 +119,7 @@ def _shape_tuple(shape) -> tuple:
 
 def require(namespace: dict, *names: str) -> None:
     """Fail, listing every one of ``names`` that is not defined in ``namespace``."""
+    __tracebackhide__ = True
     missing = [n for n in names if n not in namespace]
     if missing:
         listed = ", ".join(missing)
@@ -146,6 +149,7 @@ def to_numpy(value) -> np.ndarray:
 
 def assert_shape(actual_shape, expected: tuple, name: str) -> None:
     """Fail unless ``actual_shape`` (tuple, list, TensorShape, Keras shape with None) equals ``expected``."""
+    __tracebackhide__ = True
     try:
         actual = _shape_tuple(actual_shape)
     except (TypeError, ValueError):
@@ -164,6 +168,7 @@ def assert_shape(actual_shape, expected: tuple, name: str) -> None:
 
 def assert_array(actual, expected, name: str, atol: float = 1e-5, what: str = "") -> None:
     """Fail unless ``actual`` is an array of numbers with ``expected``'s shape and values (allclose)."""
+    __tracebackhide__ = True
     arr = _numeric(actual, name)
     exp = to_numpy(expected)
     _check(
@@ -182,6 +187,7 @@ def assert_array(actual, expected, name: str, atol: float = 1e-5, what: str = ""
 
 def assert_scalar(actual, expected: float, name: str, rtol: float = 1e-4, what: str = "", atol: float = 1e-7) -> None:
     """Fail unless ``actual`` is one number (Python, numpy or 0-d tensor) close to ``expected``."""
+    __tracebackhide__ = True
     arr = _numeric(actual, name, scalar=True)
     _check(
         arr.size == 1,
@@ -203,6 +209,7 @@ def assert_scalar(actual, expected: float, name: str, rtol: float = 1e-4, what: 
 
 def assert_figure(fig, name: str) -> None:
     """Fail unless ``fig`` is a matplotlib ``Figure`` (not an Axes, None or a list of axes)."""
+    __tracebackhide__ = True
     _check(
         isinstance(fig, Figure),
         f"{name}: matplotlib Figure 객체여야 하는데 {_type_name(fig)}입니다. "
@@ -293,6 +300,7 @@ def assert_image_grid(
     expected image is reported as a wrong order), shared colour limits
     ``clim``, hidden axes, colour map ``cmap``.
     """
+    __tracebackhide__ = True
     expected = [to_numpy(img) for img in images]
     if len(expected) != rows * cols:
         raise ValueError(f"assert_image_grid: {len(expected)} expected images for a {rows} x {cols} grid")
@@ -424,6 +432,7 @@ def assert_histogram(
     on an edge moved by float32 rounding). If several axes hold histograms,
     the last one is checked.
     """
+    __tracebackhide__ = True
     if isinstance(fig, Axes):
         axes = [fig]
     else:
@@ -488,6 +497,7 @@ def _activation_name(layer) -> str:
 
 def assert_is_model(value, name: str) -> None:
     """Fail unless ``value`` is a Keras model."""
+    __tracebackhide__ = True
     import keras
 
     _check(
@@ -499,6 +509,7 @@ def assert_is_model(value, name: str) -> None:
 
 def assert_conv2d(layer, name: str, filters: int, kernel_size=(3, 3), activation: str = "relu", padding: str = "same") -> None:
     """Fail unless ``layer`` is a ``keras.layers.Conv2D`` with these filters, kernel size, activation and padding."""
+    __tracebackhide__ = True
     import keras
 
     _check(
@@ -529,6 +540,7 @@ _DENSE_LAYERS = [(100, "sigmoid"), (10, "softmax")]
 
 def assert_dense_model(dense_model, name: str, model=None) -> None:
     """Fail unless ``dense_model`` is a new Keras model: input (None, 784), Dense(100, sigmoid), Dense(10, softmax)."""
+    __tracebackhide__ = True
     import keras
 
     assert_is_model(dense_model, name)
@@ -582,6 +594,7 @@ def assert_same_model(model, reference_model, name: str) -> None:
 
     ``reference_model`` is the checkpoint loaded by the tests themselves.
     """
+    __tracebackhide__ = True
     import keras
 
     if isinstance(model, keras.Model):
@@ -617,6 +630,7 @@ def assert_activation_model(acti, model, layer_index: int, expected_maps, sample
     weight variables (not copies), and its output on ``sample_batch``
     against ``expected_maps`` (computed independently by the caller, atol 1e-4).
     """
+    __tracebackhide__ = True
     assert_is_model(acti, name)
     want = (None,) + tuple(expected_shape[1:])
     outputs = list(acti.outputs)
@@ -661,6 +675,7 @@ def assert_glorot_uniform(kernel, fan_in: int, fan_out: int, name: str) -> None:
     standard deviation within 25 % of a uniform's (bound / sqrt(3)) and the
     mean near zero (below bound / 4).
     """
+    __tracebackhide__ = True
     w = _numeric(kernel, name).astype(np.float64)
     limit = math.sqrt(6.0 / (fan_in + fan_out))
     _check(
@@ -681,6 +696,7 @@ def assert_glorot_uniform(kernel, fan_in: int, fan_out: int, name: str) -> None:
 
 def assert_rank(shape, rank: int, name: str) -> None:
     """Fail unless ``shape`` (a tuple, list or TensorShape) has ``rank`` dimensions."""
+    __tracebackhide__ = True
     try:
         dims = _shape_tuple(shape)
     except TypeError:
@@ -696,6 +712,7 @@ def assert_rank(shape, rank: int, name: str) -> None:
 
 def assert_numpy(value, name: str) -> None:
     """Fail unless ``value`` is a NumPy array (not a Keras variable or a tensor)."""
+    __tracebackhide__ = True
     _check(
         isinstance(value, np.ndarray),
         f"{name}: 넘파이 배열이어야 하는데 {_type_name(value)}입니다. 가중치를 넘파이 배열로 바꿨는지 확인하세요.",
@@ -705,6 +722,7 @@ def assert_numpy(value, name: str) -> None:
 
 def assert_true(value, name: str, what: str = "") -> None:
     """Fail unless ``value`` is the boolean True (``what`` says what it should state)."""
+    __tracebackhide__ = True
     ko_what, en_what = _what(what)
     _check(
         isinstance(value, (bool, np.bool_)),
@@ -720,6 +738,7 @@ def assert_true(value, name: str, what: str = "") -> None:
 
 def assert_not_trained(untrained, trained, name: str) -> None:
     """Fail if the supposedly untrained kernel is the trained one."""
+    __tracebackhide__ = True
     a, b = to_numpy(untrained), to_numpy(trained)
     _check(
         a.shape != b.shape or not np.allclose(a, b),
@@ -730,6 +749,7 @@ def assert_not_trained(untrained, trained, name: str) -> None:
 
 def assert_larger_spread(trained, untrained, factor: float = 1.5) -> None:
     """Fail unless the trained kernel's std is clearly (``factor`` times) larger than the untrained one's."""
+    __tracebackhide__ = True
     t, u = float(np.std(to_numpy(trained))), float(np.std(to_numpy(untrained)))
     _check(
         t > factor * u,

@@ -10,6 +10,7 @@ Dask distributed scheduler that share the course folder and the gradebook.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -40,9 +41,21 @@ def submitted_students(root: Path = COURSE_ROOT) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if (p / ASSIGNMENT).is_dir())
 
 
+# nbgrader gives up on a whole submission for these; say why in the grader's words.
+_KNOWN_FAILURES = {
+    "DeadKernelError": "the notebook's kernel died (sys/os exit, a crash, or too much memory); not graded",
+    "CellTimeoutError": "a cell ran past Execute.timeout or printed too much to be received; not graded",
+}
+
+
 def _last_error_line(output: str) -> str:
     lines = [line.strip() for line in output.splitlines() if line.strip()]
-    errors = [line for line in lines if "[ERROR]" in line or "Error" in line or "error" in line]
+    exceptions = [line for line in lines if re.match(r"^[\w.]+(Error|Exception): ", line)]
+    for line in reversed(exceptions):
+        for name, reason in _KNOWN_FAILURES.items():
+            if name in line.split(":", 1)[0]:
+                return reason
+    errors = exceptions or [line for line in lines if "[ERROR]" in line]
     return (errors or lines or ["nbgrader failed without a message"])[-1][:300]
 
 

@@ -32,10 +32,16 @@ def _cell(source, **nbgrader):
 
 
 def toy_source_notebook():
-    answer = _cell("### BEGIN SOLUTION\nx = 1\n### END SOLUTION", grade_id="answer", solution=True)
-    test = _cell('"""x is 1."""\nassert x == 1, "x should be 1"', grade_id="test_x", grade=True,
-                 locked=True, points=1)
-    nb = new_notebook(cells=[answer, test])
+    """Two steps: `answer` sets x (test_x, 1 point), `answer_y` sets y (test_y, 1 point)."""
+    cells = [
+        _cell("### BEGIN SOLUTION\nx = 1\n### END SOLUTION", grade_id="answer", solution=True),
+        _cell('"""x is 1."""\nassert x == 1, "x should be 1"', grade_id="test_x", grade=True,
+              locked=True, points=1),
+        _cell("### BEGIN SOLUTION\ny = 2\n### END SOLUTION", grade_id="answer_y", solution=True),
+        _cell('"""y is 2."""\nassert y == 2, "y should be 2"', grade_id="test_y", grade=True,
+              locked=True, points=1),
+    ]
+    nb = new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     return nb
 
@@ -51,19 +57,26 @@ def toy_course(tmp_path):
     return course
 
 
-def submit_answer(course, student, answer):
+def submit_answer(course, student, answer, answer_y="y = 2"):
     release = grading.read_notebook(course / "release" / ASSIGNMENT / NOTEBOOK)
-    return grading.submit(course, student, grading.fill_release(release, {"answer": answer}))
+    return grading.submit(course, student, grading.fill_release(release, {"answer": answer, "answer_y": answer_y}))
+
+
+def gradebook_cells(course):
+    """Every graded cell's score, by (student, grade_id), read straight from the SQLite file."""
+    with sqlite3.connect(course / "gradebook.db") as db:
+        rows = db.execute(
+            "SELECT student.id, base_cell.name, grade.auto_score FROM grade "
+            "JOIN base_cell ON grade.cell_id = base_cell.id "
+            "JOIN submitted_notebook ON grade.notebook_id = submitted_notebook.id "
+            "JOIN submitted_assignment ON submitted_notebook.assignment_id = submitted_assignment.id "
+            "JOIN student ON submitted_assignment.student_id = student.id").fetchall()
+    return {(student, cell): score for student, cell, score in rows}
 
 
 def gradebook_rows(course):
-    """Every submitted student's score, read straight from the SQLite file."""
-    with sqlite3.connect(course / "gradebook.db") as db:
-        return dict(db.execute(
-            "SELECT student.id, grade.auto_score FROM grade "
-            "JOIN submitted_notebook ON grade.notebook_id = submitted_notebook.id "
-            "JOIN submitted_assignment ON submitted_notebook.assignment_id = submitted_assignment.id "
-            "JOIN student ON submitted_assignment.student_id = student.id").fetchall())
+    """Each submitted student's score on test_x."""
+    return {student: score for (student, cell), score in gradebook_cells(course).items() if cell == "test_x"}
 
 
 def test_eight_parallel_graders_grade_everyone_without_database_locked(toy_course):
@@ -134,3 +147,62 @@ def test_the_cli_prints_a_summary_line(toy_course):
                             cwd=toy_course, env=grading.nbgrader_env(), text=True, capture_output=True)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "graded 1, failed 0" in result.stdout, result.stdout
+
+
+@pytest.mark.parametrize("answer, graded", [
+    ("while True:\n    pass", True),
+    ("import sys\nsys.exit()", True),
+    ("x = bytearray(40 * 2**30)", True),
+    ("chunks = []\nwhile True:\n    chunks.append(bytearray(2**26))", True),
+    ("import os\nos._exit(1)", False),
+    ("import ctypes\nctypes.string_at(0)", False),
+    # 300 MB of output: graded with the output cut, or given up on if it takes longer
+    # than the cell timeout to arrive; either way the class goes on.
+    ("print('x' * 300_000_000)", None),
+], ids=["endless-loop", "sys-exit", "huge-allocation", "memory-bomb", "os-exit", "kernel-crash", "huge-output"])
+def test_a_runaway_cell_never_stops_the_class(toy_course, answer, graded):
+    # A short per-cell timeout keeps this test quick; the course's own is in nbgrader_config.py.
+    with open(toy_course / "nbgrader_config.py", "a") as config:
+        config.write("\nc.Execute.timeout = 5\n")
+    submit_answer(toy_course, "early", "x = 1")
+    classgrade.autograde_class(toy_course, workers=1)
+    before = gradebook_cells(toy_course)
+    submit_answer(toy_course, "runaway", answer)
+    submit_answer(toy_course, "late", "x = 1")
+
+    outcomes = {o.student: o for o in classgrade.autograde_class(toy_course, workers=2)}
+
+    assert outcomes["late"].ok and outcomes["early"].ok, "the rest of the class must be graded"
+    cells = gradebook_cells(toy_course)
+    assert {k: cells[k] for k in before} == before, "other students' rows changed"
+    assert cells[("late", "test_x")] == 1.0 and cells[("late", "test_y")] == 1.0
+    if graded is None:
+        graded = outcomes["runaway"].ok
+    if graded:
+        assert outcomes["runaway"].ok, outcomes["runaway"].message
+        assert cells[("runaway", "test_x")] == 0.0, "the runaway step must lose its points"
+        assert cells[("runaway", "test_y")] == 1.0, "the other steps of the notebook must still be graded"
+    else:
+        assert not outcomes["runaway"].ok
+        message = outcomes["runaway"].message
+        assert message and "\n" not in message and "not graded" in message, message
+        earned = [score for (student, _), score in cells.items() if student == "runaway" and score]
+        assert not earned, f"a submission nbgrader could not grade must earn nothing, found {earned}"
+
+
+def test_edited_and_deleted_test_cells_are_graded_with_the_instructors_tests(toy_course):
+    release = grading.read_notebook(toy_course / "release" / ASSIGNMENT / NOTEBOOK)
+    edited = grading.fill_release(release, {"answer": "x = 5", "answer_y": "y = 2"})
+    edited.cells[1].source = '"""x is 1."""\npass  # no more test'
+    grading.submit(toy_course, "edited", edited)
+    deleted = grading.fill_release(release, {"answer": "x = 5", "answer_y": "y = 2"})
+    del deleted.cells[1]
+    grading.submit(toy_course, "deleted", deleted)
+
+    outcomes = classgrade.autograde_class(toy_course, workers=2)
+
+    assert all(o.ok for o in outcomes), [o.message for o in outcomes]
+    cells = gradebook_cells(toy_course)
+    for student in ("edited", "deleted"):
+        assert cells[(student, "test_x")] == 0.0, f"{student}: the instructor's test_x must grade x = 5 as wrong"
+        assert cells[(student, "test_y")] == 1.0, f"{student}: test_y must still pass"

@@ -1,0 +1,256 @@
+"""The released assignment in a real JupyterLab, as a student and the instructor meet it.
+
+A student opens a correctly completed copy of the release, runs *Restart Kernel
+and Run All Cells* (README, student's workflow) and presses nbgrader's
+**Validate**; another student's copy with one mistake the visible tests catch
+gets the failing check's bilingual message; the instructor finds the assignment
+and its 100 points in the formgrader, by its URL and through the Nbgrader menu.
+
+Screenshots of every step go to ``test-artifacts/e2e/`` (``FAILED-*.png`` when
+a test fails, with the tail of JupyterLab's log in the report).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import nbformat
+import pytest
+
+from cnnviz import checks
+
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
+
+PANEL = "#jp-main-dock-panel .jp-NotebookPanel:not(.lm-mod-hidden)"  # the notebook in the current tab
+KERNEL_NAME = "Python 3 (ipykernel)"
+KERNEL_TIMEOUT = 90_000     # ms: the kernel starts in ~2 s
+RUN_TIMEOUT = 120_000       # ms: the whole notebook runs in ~12 s
+VALIDATE_TIMEOUT = 240_000  # ms: nbgrader runs the notebook again in a fresh kernel (~16 s)
+MIN_FIGURES = 7             # hist, kernels, untrained hist, untrained kernels, sample, 2 feature-map grids
+NOISE = re.compile(r"oneDNN|absl|cuda", re.IGNORECASE)  # TensorFlow's C++ start-up lines
+HANGUL = re.compile(r"[\uac00-\ud7a3]")
+SUCCESS = "Success! Your notebook passes all the tests."
+
+# Every code cell's prompt, and every output's MIME type, text and images, read in one go.
+# textContent, not innerText: off-screen cells are skipped by the renderer (content-visibility).
+READ_NOTEBOOK = """panel => ({
+  prompts: [...panel.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map(e => e.textContent.trim()),
+  outputs: [...panel.querySelectorAll('.jp-OutputArea-output')].map(e => ({
+    mime: e.dataset.mimeType || '',
+    text: e.textContent,
+    images: [...e.querySelectorAll('img')].map(img => (img.getAttribute('src') || '').slice(0, 22)),
+  })),
+  status: (panel.querySelector('.jp-Notebook-ExecutionIndicator') || {dataset: {}}).dataset.status,
+})"""
+
+# Done: kernel idle, nothing queued ([*]), and every cell counted or an error output shown.
+RUN_FINISHED = """panel => {
+  const ind = panel.querySelector('.jp-Notebook-ExecutionIndicator');
+  const prompts = [...panel.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map(e => e.textContent.trim());
+  const stderr = [...panel.querySelectorAll(
+      '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')].map(e => e.textContent);
+  const counted = prompts.length > 0 && prompts.every(t => /^\\[\\d+\\]:$/.test(t));
+  const failed = stderr.some(t => /Traceback|Error/.test(t));
+  return !!ind && ind.dataset.status === 'idle' && !prompts.includes('[*]:') && (counted || failed);
+}"""
+
+# The kernel is ready: the toolbar names it and reports it idle, or JupyterLab asks for a kernel.
+KERNEL_READY = """([panel, name]) => {
+  if (document.querySelector('.jp-Dialog')) return true;
+  const p = document.querySelector(panel);
+  if (!p) return false;
+  const kernel = p.querySelector('.jp-KernelName');
+  const ind = p.querySelector('.jp-Notebook-ExecutionIndicator');
+  return !!kernel && kernel.textContent.trim() === name && !!ind && ind.dataset.status === 'idle';
+}"""
+
+
+# --------------------------------------------------------------------------- helpers
+
+def shot(page, artifacts: Path, name: str) -> Path:
+    path = artifacts / f"{name}.png"
+    page.screenshot(path=path)
+    return path
+
+
+def open_notebook(page, lab, relpath: str, workspace: str):
+    """Open ``relpath`` in JupyterLab (own workspace: no tabs restored) and wait for its kernel."""
+    page.goto(lab.url(f"/lab/workspaces/{workspace}/tree/{relpath}"))
+    panel = page.locator(PANEL)
+    panel.locator(".jp-Cell").first.wait_for()
+    page.wait_for_function(KERNEL_READY, arg=[PANEL, KERNEL_NAME], timeout=KERNEL_TIMEOUT)
+    dialog = page.locator(".jp-Dialog")
+    if dialog.count():  # "Select Kernel": the notebook's metadata names python3, so not expected
+        select = dialog.locator("select")
+        if select.count():
+            select.select_option(label=KERNEL_NAME)
+        dialog.locator(".jp-Dialog-footer .jp-mod-accept").click()
+        dialog.wait_for(state="detached")
+        page.wait_for_function(KERNEL_READY, arg=[PANEL, KERNEL_NAME], timeout=KERNEL_TIMEOUT)
+    assert panel.locator(".jp-KernelName").inner_text().strip() == KERNEL_NAME
+    return panel
+
+
+def menu(page, top: str, command: str) -> None:
+    """Click menu ``top`` in the menu bar, then its item running JupyterLab command ``command``."""
+    page.locator("#jp-menu-panel .lm-MenuBar-itemLabel", has_text=re.compile(f"^{top}$")).click()
+    page.locator(f".lm-Menu .lm-Menu-item[data-command='{command}']").click()
+
+
+def restart_and_run_all(page, panel) -> dict:
+    """Kernel → Restart Kernel and Run All Cells…, confirm, wait until the run is over; read the notebook."""
+    before = panel.evaluate(READ_NOTEBOOK)
+    assert all(p == "[ ]:" for p in before["prompts"]), f"the notebook was already run: {before['prompts']}"
+    menu(page, "Kernel", "runmenu:restart-and-run-all")
+    dialog = page.locator(".jp-Dialog")
+    dialog.get_by_text("Restart Kernel?").wait_for()
+    dialog.locator(".jp-Dialog-footer .jp-mod-accept").click()  # "Restart"
+    dialog.wait_for(state="detached")
+    page.wait_for_function(RUN_FINISHED, arg=panel.element_handle(), timeout=RUN_TIMEOUT)
+    return panel.evaluate(READ_NOTEBOOK)
+
+
+def validate(page, panel, artifacts: Path, name: str) -> tuple[str, str]:
+    """Press Validate, wait for nbgrader's result dialog; its class and text. Screenshot, then Ok."""
+    button = panel.locator(".jp-NotebookPanel-toolbar jp-button.validate-button")
+    assert button.inner_text().strip() == "Validate"
+    button.click()
+    message = page.locator(".jp-Dialog #validation-message")
+    message.wait_for(timeout=VALIDATE_TIMEOUT)
+    # Show the end of the result (a failing check's message ends the traceback).
+    message.evaluate("""e => { for (const x of [e, ...e.querySelectorAll('pre, .jp-RenderedText')]) {
+                           x.scrollTop = x.scrollHeight; } }""")
+    shot(page, artifacts, name)
+    result = message.get_attribute("class"), message.text_content()
+    page.locator(".jp-Dialog .jp-Dialog-footer .jp-mod-accept").click()  # "Ok"
+    message.wait_for(state="detached")
+    return result
+
+
+def code_cells(path: Path) -> int:
+    return sum(cell.cell_type == "code" for cell in nbformat.read(path, as_version=4).cells)
+
+
+# --------------------------------------------------------------------------- student: a correct copy
+
+@pytest.fixture(scope="module")
+def solved(browser, lab, course, artifacts):
+    """The correctly completed copy, open in JupyterLab with its kernel ready."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
+    context.set_default_timeout(60_000)
+    page = context.new_page()
+    panel = open_notebook(page, lab, course.solved, "solved")
+    shot(page, artifacts, "01-solved-opened")
+    yield page, panel
+    context.close()
+
+
+def test_chromium_is_installed(chromium_problem):
+    """The browser the other tests drive: missing, this fails (never skips) and names the package."""
+    if chromium_problem:
+        pytest.fail(chromium_problem, pytrace=False)
+
+
+def test_run_all_cells_draws_every_figure_without_errors(solved, course, artifacts):
+    page, panel = solved
+    kernel_config = Path(sys.prefix) / "etc" / "ipython" / "ipython_kernel_config.py"
+    assert kernel_config.is_file() and "capture_fd_output = False" in kernel_config.read_text(), (
+        f"{kernel_config} must set c.IPKernelApp.capture_fd_output = False (the Makefile writes it: "
+        "`make install`), otherwise TensorFlow's C++ log lines land in the notebook's outputs")
+
+    result = restart_and_run_all(page, panel)
+    # The last figure (second-layer feature maps) for the screenshot.
+    panel.locator(".jp-OutputArea-output img").last.scroll_into_view_if_needed()
+    shot(page, artifacts, "02-solved-run-all")
+
+    n_code = code_cells(course.root / course.solved)
+    errors = [o["text"][-600:] for o in result["outputs"]
+              if o["mime"] == "application/vnd.jupyter.stderr" and re.search(r"Traceback|Error", o["text"])]
+    assert not errors, "error outputs after Run All:\n" + "\n---\n".join(errors)
+    assert result["prompts"] == [f"[{i}]:" for i in range(1, n_code + 1)], (
+        f"every one of the {n_code} code cells must have run once, in order: {result['prompts']}")
+    assert result["status"] == "idle"
+    images = [src for o in result["outputs"] for src in o["images"]]
+    assert len(images) >= MIN_FIGURES, f"{len(images)} images in the outputs, expected at least {MIN_FIGURES}"
+    assert all(src.startswith("data:image/png") for src in images), images
+    noise = [o["text"][:300] for o in result["outputs"] if NOISE.search(o["text"])]
+    assert not noise, "TensorFlow's log lines in the outputs:\n" + "\n---\n".join(noise)
+    stderr = [o["text"][:300] for o in result["outputs"] if o["mime"] == "application/vnd.jupyter.stderr"]
+    assert not stderr, "stderr in the outputs:\n" + "\n---\n".join(stderr)
+
+
+def test_validate_reports_success(solved, artifacts):
+    page, panel = solved
+    css, text = validate(page, panel, artifacts, "03-solved-validate")
+    assert "validation-success" in css.split(), f"nbgrader's Validate did not succeed:\n{text[-3000:]}"
+    assert SUCCESS in text
+
+
+# --------------------------------------------------------------------------- student: one visible mistake
+
+def test_validate_names_the_failing_check_in_both_languages(new_page, lab, course, artifacts):
+    """``hist_fig`` holds the Axes, not the Figure: the visible test cell's check fails."""
+    page = new_page()
+    panel = open_notebook(page, lab, course.mistake, "mistake")
+    shot(page, artifacts, "04-mistake-opened")
+    css, text = validate(page, panel, artifacts, "05-mistake-validate")
+
+    # The message the check gives for this mistake, made here by the very same function.
+    _, axes = plt.subplots()
+    with pytest.raises(AssertionError) as caught:
+        checks.assert_figure(axes, "hist_fig")
+    plt.close("all")
+    message = str(caught.value)
+    english = "hist_fig: expected a matplotlib Figure, found Axes."
+    assert english in message and HANGUL.search(message), message
+
+    assert "validation-failed" in css.split(), f"Validate should fail:\n{text[-3000:]}"
+    assert text.count("The following cell failed:") == 1, text[-3000:]
+    assert 'checks.assert_figure(hist_fig, "hist_fig")' in text  # the visible test cell is shown
+    # The whole bilingual message, as the check words it (Korean, then English).
+    assert " ".join(message.split()) in " ".join(text.split()), (
+        f"missing the check's message {message!r} in:\n{text[-3000:]}")
+
+
+# --------------------------------------------------------------------------- instructor: formgrader
+
+def _assert_listed(frame) -> None:
+    row = frame.locator("#main-table tr", has=frame.locator("td.name", has_text="cnn_visualization"))
+    row.wait_for()
+
+
+def _assert_points(frame, course) -> None:
+    from playwright.sync_api import expect  # here: `make test` collects this module without Playwright
+
+    assert course.max_score == 100, course.max_score  # 20 test cells of 5 points (README)
+    row = frame.locator("#main-table tr", has=frame.locator("td.name", has_text="cnn_visualization"))
+    row.wait_for()
+    # "average / max": no submission in this course's gradebook yet.
+    expect(row.locator("td.score")).to_have_text(f"0 / {course.max_score:g}")
+
+
+def test_formgrader_url_lists_the_assignment_and_its_points(new_page, lab, course, artifacts):
+    page = new_page()
+    page.goto(lab.url("/formgrader"))
+    page.wait_for_url("**/formgrader/manage_assignments")
+    _assert_listed(page)
+    shot(page, artifacts, "06-formgrader-manage-assignments")
+    page.goto(lab.url("/formgrader/gradebook"))
+    _assert_points(page, course)
+    shot(page, artifacts, "07-formgrader-gradebook")
+
+
+def test_formgrader_from_the_nbgrader_menu(new_page, lab, course, artifacts):
+    page = new_page()
+    page.goto(lab.url("/lab/workspaces/instructor"))
+    page.locator("#jp-menu-panel .lm-MenuBar-itemLabel", has_text="Nbgrader").wait_for()
+    menu(page, "Nbgrader", "nbgrader:open-formgrader")
+    frame = page.frame_locator("#jp-main-dock-panel iframe")
+    _assert_listed(frame)
+    shot(page, artifacts, "08-lab-formgrader")
+    frame.get_by_role("link", name="Manual Grading").click()
+    _assert_points(frame, course)
+    shot(page, artifacts, "09-lab-formgrader-gradebook")
