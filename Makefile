@@ -54,6 +54,9 @@ info: $(STAMP)
 	$(PY) -m cnnviz info
 
 demo: checkpoint
+	@# Autograding confines each submission's kernel with bubblewrap (see cnnviz/sandbox.py).
+	@command -v bwrap >/dev/null || { echo "==> installing bubblewrap"; apt-get install -y -q bubblewrap >/dev/null; } \
+		|| { echo "error: install bubblewrap (sudo apt-get install bubblewrap), or run with CNNVIZ_SANDBOX=0"; exit 2; }
 	@echo "==> the instructor's loop on the demo class"
 	$(PY) -m cnnviz demo
 

@@ -57,6 +57,22 @@ sys.path.insert(0, _course_root)
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades  # noqa: E402
 
-from cnnviz.grading import ShortTracebacks  # noqa: E402
+from cnnviz.nbgrader_plugins import ShortTracebacks  # noqa: E402
 
 c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, ShortTracebacks, CSSHTMLHeaderPreprocessor]
+
+# Autograding runs each submission's kernel in a bubblewrap sandbox (cnnviz/sandbox.py):
+# read-only file system, no access to source/, other students or the gradebook.
+# Set CNNVIZ_SANDBOX=0 to grade without it (e.g. where bwrap is not installed).
+from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
+from nbgrader.preprocessors import (  # noqa: E402
+    AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput, SaveAutoGrades,
+)
+
+from cnnviz.nbgrader_plugins import SandboxedExecute  # noqa: E402
+
+c.Autograde.autograde_preprocessors = [
+    SandboxedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+    SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
+]
+os.environ["CNNVIZ_COURSE_ROOT"] = _course_root

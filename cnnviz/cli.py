@@ -42,6 +42,11 @@ def cmd_check_checkpoint(args) -> int:
     print(f"[checkpoint] test accuracy {accuracy:.4f} (bar: 0.9125)")
     if accuracy < 0.9125:
         raise CourseError(f"{path} scores {accuracy:.4f} < 0.9125: retrain it with `python -m cnnviz train`")
+    ratio = training.kernel_spread_ratio(path)
+    print(f"[checkpoint] first-layer kernel std is {ratio:.2f} x an untrained layer's (the lesson needs > 1.5)")
+    if ratio <= 1.5:
+        raise CourseError(f"{path}: its first-layer kernel is barely wider than an untrained one "
+                          f"({ratio:.2f}x), so test_compare would fail every student; retrain it")
     return 0
 
 
@@ -72,9 +77,16 @@ def cmd_info(args) -> int:
 def cmd_grade(args) -> int:
     import json
 
+    path = Path(args.notebook)
+    # Answer a wrong path at once, before the slow imports below.
+    if not path.is_file():
+        raise CourseError(f"{path}: no such notebook file; give the path of a .ipynb file")
+    if path.stat().st_size == 0:
+        raise CourseError(f"{path}: the file is empty; save the notebook in JupyterLab and try again")
+
     from . import grading
 
-    report = grading.grade_notebook(Path(args.notebook))
+    report = grading.grade_notebook(path)
     if args.json:
         print(json.dumps(report, indent=2, ensure_ascii=False))
     else:

@@ -366,29 +366,3 @@ def demo(root: Path = COURSE_ROOT) -> dict[str, dict[str, float]]:
         print(f"       {key:<10} {where[key]}")
     print(f"       gradebook  {db_url(root)}")
     return scores
-
-
-# --------------------------------------------------------------------------- feedback
-
-def _short_traceback_preprocessor():
-    # Built lazily so that importing cnnviz.grading does not need nbgrader's preprocessors.
-    from nbgrader.preprocessors import NbGraderPreprocessor
-
-    class ShortTracebacks(NbGraderPreprocessor):
-        """Feedback shows each error as one line, ``Name: message``.
-
-        IPython's tracebacks quote the lines of the failing cell, which in a
-        test cell are the hidden tests' code; the message alone says what is
-        wrong and where to look.
-        """
-
-        def preprocess_cell(self, cell, resources, cell_index):
-            for output in cell.get("outputs", []):
-                if output.get("output_type") == "error":
-                    output["traceback"] = [f"{output.get('ename')}: {output.get('evalue')}"]
-            return cell, resources
-
-    return ShortTracebacks
-
-
-ShortTracebacks = _short_traceback_preprocessor()

@@ -163,3 +163,21 @@ def train(output: Path = DEFAULT_OUTPUT, seed: int = SEED, split_seed: int = SPL
           f"validation accuracy {info['validation_accuracy']}, test accuracy {info['test_accuracy']}, "
           f"{info['epochs_run']} epochs in {info['training_seconds']} s")
     return info
+
+
+def kernel_spread_ratio(checkpoint: Path) -> float:
+    """Std of the first Conv2D kernel over the std of a Glorot-uniform kernel of that shape.
+
+    The lesson (and its test cell ``test_compare``) says a trained kernel is
+    spread several times wider than an untrained one; a checkpoint that does
+    not show it would fail every student.
+    """
+    import keras
+    import numpy as np
+
+    model = keras.models.load_model(checkpoint)
+    kernel = next(layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)).kernel.numpy()
+    fan_in = kernel.shape[0] * kernel.shape[1] * kernel.shape[2]
+    fan_out = kernel.shape[0] * kernel.shape[1] * kernel.shape[3]
+    untrained_std = np.sqrt(6 / (fan_in + fan_out)) / np.sqrt(3)  # std of uniform(-limit, limit)
+    return float(kernel.std() / untrained_std)

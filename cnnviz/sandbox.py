@@ -1,0 +1,82 @@
+"""The grading kernel, confined by bubblewrap.
+
+``python -m cnnviz.sandbox -f CONNECTION_FILE`` is the command of the kernel
+spec ``cnnviz-sandbox`` that ``nbgrader autograde`` uses (see
+``nbgrader_config.py``). It starts the usual IPython kernel inside a bwrap
+sandbox where
+
+- the whole file system is read-only;
+- the student's own autograded folder (the kernel's working folder) is the
+  only writable place besides a private /tmp, and the checkpoint in it is
+  read-only, so the hidden tests load what the instructor shipped;
+- the instructor's and other students' folders (``source/``, ``solutions/``,
+  ``submitted/``, ``autograded/``, ``feedback/``, ``tests/``) and the gradebook
+  are not there at all.
+
+The network is left alone: the kernel talks to nbgrader over loopback.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from . import CHECKPOINT_NAME, COURSE_ROOT
+
+KERNEL_NAME = "cnnviz-sandbox"
+KERNELSPEC_PARENT = Path(__file__).resolve().parent / "jupyter"
+HIDDEN_FOLDERS = ("source", "solutions", "submitted", "autograded", "feedback", "tests")
+
+
+def available() -> bool:
+    """Whether bubblewrap is installed (Debian package ``bubblewrap``)."""
+    return shutil.which("bwrap") is not None
+
+
+def bwrap_command(kernel_argv: list[str], workdir: Path, course_root: Path,
+                  connection_file: Path | None = None) -> list[str]:
+    """The bwrap command line that runs ``kernel_argv`` confined to ``workdir``."""
+    workdir, course_root = workdir.resolve(), course_root.resolve()
+    command = [
+        # No --unshare-pid: ipykernel takes a parent of pid 1 for "nbgrader has exited".
+        "bwrap", "--die-with-parent", "--unshare-ipc",
+        "--ro-bind", "/", "/",
+        "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
+    ]
+    for name in HIDDEN_FOLDERS:
+        if (course_root / name).is_dir():
+            command += ["--tmpfs", str(course_root / name)]
+    for database in course_root.glob("gradebook.db*"):
+        command += ["--ro-bind", "/dev/null", str(database)]
+    command += ["--bind", str(workdir), str(workdir)]
+    for protected in (CHECKPOINT_NAME, Path(CHECKPOINT_NAME).with_suffix(".json").name):
+        if (workdir / protected).is_file():
+            command += ["--ro-bind", str(workdir / protected), str(workdir / protected)]
+    if connection_file is not None:
+        # It may live under /tmp, which the sandbox replaces; without it the kernel
+        # would write a new one and wait forever for a client.
+        command += ["--ro-bind", str(connection_file), str(connection_file)]
+    command += [
+        "--chdir", str(workdir),
+        # Caches that would otherwise be written under the read-only home folder.
+        "--setenv", "MPLCONFIGDIR", "/tmp/matplotlib",
+        "--setenv", "IPYTHONDIR", "/tmp/ipython",
+        "--",
+        *kernel_argv,
+    ]
+    return command
+
+
+def main(argv: list[str]) -> None:
+    """Replace this process by the sandboxed kernel (``argv``: ``-f CONNECTION_FILE``)."""
+    course_root = Path(os.environ.get("CNNVIZ_COURSE_ROOT", COURSE_ROOT))
+    connection_file = Path(argv[argv.index("-f") + 1]).resolve() if "-f" in argv else None
+    kernel = [sys.executable, "-m", "ipykernel_launcher", *argv]
+    command = bwrap_command(kernel, Path.cwd(), course_root, connection_file)
+    os.execvp(command[0], command)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

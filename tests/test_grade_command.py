@@ -1,0 +1,185 @@
+"""``python -m cnnviz grade NOTEBOOK``: grade one notebook as nbgrader autograde does.
+
+Unusable input ends with exit status 2 and one ``error:`` line naming the file,
+quickly and without a traceback; a usable notebook is graded (exit status 0
+whatever the score). The feedback students get shows each failed check's
+message but never the hidden tests' code.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from cnnviz import ASSIGNMENT, COURSE_ROOT, grading
+
+NOTEBOOK = f"{ASSIGNMENT}.ipynb"
+RELEASE_NB = COURSE_ROOT / "release" / ASSIGNMENT / NOTEBOOK
+SOURCE_NB = COURSE_ROOT / "source" / ASSIGNMENT / NOTEBOOK
+GRADED_CELLS = 20
+CELL_KEYS = {"grade_id", "points", "score", "message"}
+
+
+def _grade(*args: str, cwd: Path, timeout: float = 900) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "cnnviz", "grade", *args], cwd=cwd,
+                          env=grading.nbgrader_env(), text=True, capture_output=True, timeout=timeout)
+
+
+def _catalogue_entry(name: str) -> grading.Submission:
+    entries = {entry.name: entry for entry in grading.load_catalogue()}
+    assert name in entries, f"no entry {name!r} in {grading.CATALOGUE}"
+    return entries[name]
+
+
+# --------------------------------------------------------------------------- unusable input
+
+def _missing(folder: Path) -> Path:
+    return folder / "missing.ipynb"
+
+
+def _empty(folder: Path) -> Path:
+    path = folder / "empty.ipynb"
+    path.write_bytes(b"")
+    return path
+
+
+def _not_json(folder: Path) -> Path:
+    path = folder / "not-json.ipynb"
+    path.write_text("this is { not JSON\n")
+    return path
+
+
+def _json_not_notebook(folder: Path) -> Path:
+    path = folder / "scores.ipynb"
+    path.write_text(json.dumps({"student": "kim", "score": 100}))
+    return path
+
+
+def _a_folder(folder: Path) -> Path:
+    path = folder / "notebook-folder.ipynb"
+    path.mkdir()
+    return path
+
+
+UNUSABLE = [
+    pytest.param(_missing, id="missing-file"),
+    pytest.param(_empty, id="empty-file"),
+    pytest.param(_not_json, id="not-json"),
+    pytest.param(_json_not_notebook, id="json-but-not-a-notebook"),
+    pytest.param(_a_folder, id="a-folder"),
+]
+
+
+@pytest.mark.parametrize("make_input", UNUSABLE)
+def test_unusable_input_exits_2_with_one_error_line_naming_the_file(tmp_path, make_input):
+    path = make_input(tmp_path)
+
+    result = _grade(str(path), cwd=tmp_path, timeout=60)
+
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, f"`grade {path.name}` exited {result.returncode}, not 2:\n{output[-2000:]}"
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, f"expected exactly one `error:` line on stderr, got {len(errors)}:\n{result.stderr}"
+    assert path.name in errors[0], f"the error line does not name the file {path.name}: {errors[0]!r}"
+    assert "Traceback" not in output, f"`grade {path.name}` printed a traceback:\n{output[-2000:]}"
+
+
+_PROBE = """
+import json, sys
+from cnnviz.cli import main
+status = main(["grade", sys.argv[1]])
+heavy = sorted(name for name in ("tensorflow", "keras", "nbgrader", "nbformat", "nbclient") if name in sys.modules)
+print(json.dumps({"status": status, "heavy": heavy}))
+"""
+
+
+@pytest.mark.parametrize("make_input, allowed", [
+    pytest.param(_missing, set(), id="missing-file"),
+    pytest.param(_empty, set(), id="empty-file"),
+    pytest.param(_not_json, {"nbformat"}, id="not-json"),
+    pytest.param(_json_not_notebook, {"nbformat"}, id="json-but-not-a-notebook"),
+])
+def test_unusable_input_is_rejected_before_any_slow_import(tmp_path, make_input, allowed):
+    # Importing nbgrader costs about 1.6 s and TensorFlow about 4 s; a file that is not
+    # there or not a notebook needs neither (a missing or empty one not even nbformat).
+    path = make_input(tmp_path)
+
+    result = subprocess.run([sys.executable, "-c", _PROBE, str(path)], cwd=tmp_path, env=grading.nbgrader_env(),
+                            text=True, capture_output=True, timeout=60)
+
+    assert result.returncode == 0, f"the probe failed:\n{result.stderr[-2000:]}"
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["status"] == 2, f"`grade {path.name}` returned {report['status']}, not 2"
+    slow = set(report["heavy"]) - allowed
+    assert not slow, f"`grade {path.name}` imported {sorted(slow)} before rejecting the file"
+
+
+# --------------------------------------------------------------------------- grading
+
+@pytest.mark.slow
+def test_untouched_release_scores_0_and_the_json_report_lists_every_graded_cell(tmp_path):
+    notebook = tmp_path / NOTEBOOK
+    shutil.copy(RELEASE_NB, notebook)
+
+    result = _grade(str(notebook), "--json", cwd=tmp_path)
+
+    assert result.returncode == 0, f"`grade --json` exited {result.returncode}:\n{result.stderr[-3000:]}"
+    try:
+        report = json.loads(result.stdout)
+    except json.JSONDecodeError as exc:
+        pytest.fail(f"`grade --json` did not print only JSON on stdout ({exc}):\n{result.stdout[:2000]}")
+    assert report["score"] == 0, f"the untouched release scored {report['score']}, not 0"
+    assert report["max_score"] == 100, f"max_score is {report['max_score']}, not 100"
+    cells = report["cells"]
+    assert len(cells) == GRADED_CELLS, f"the report lists {len(cells)} cells, not {GRADED_CELLS}"
+    incomplete = [cell.get("grade_id") for cell in cells if set(cell) != CELL_KEYS]
+    assert not incomplete, f"report cells without exactly the keys {sorted(CELL_KEYS)}: {incomplete}"
+    silent = [cell["grade_id"] for cell in cells if cell["score"] < cell["points"] and not cell["message"]]
+    assert not silent, f"failed cells with no message for the student: {silent}"
+
+
+@pytest.mark.slow
+def test_solution_scores_100_of_100(tmp_path):
+    release_nb = nbformat.read(RELEASE_NB, as_version=4)
+    source_nb = nbformat.read(SOURCE_NB, as_version=4)
+    notebook = tmp_path / "my-work.ipynb"
+    nbformat.write(_catalogue_entry("solution").notebook(release_nb, source_nb), notebook)
+
+    result = _grade(str(notebook), cwd=tmp_path)
+
+    assert result.returncode == 0, f"`grade` exited {result.returncode}:\n{result.stderr[-3000:]}"
+    assert "100 / 100" in result.stdout, f"the solution did not score 100 / 100:\n{result.stdout[-3000:]}"
+
+
+@pytest.mark.slow
+def test_feedback_shows_the_failed_checks_message_but_no_hidden_test_code(tmp_path):
+    course = tmp_path / "course"
+    course.mkdir()
+    shutil.copy(COURSE_ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
+    shutil.copytree(COURSE_ROOT / "source", course / "source")
+    db = f"--db=sqlite:///{tmp_path / 'gradebook.db'}"
+    grading.run_nbgrader("generate_assignment", ASSIGNMENT, "--force", db, root=course, quiet=True)
+    entry = _catalogue_entry("no-vmin-vmax")
+    release_nb = nbformat.read(course / "release" / ASSIGNMENT / NOTEBOOK, as_version=4)
+    source_nb = nbformat.read(course / "source" / ASSIGNMENT / NOTEBOOK, as_version=4)
+    grading.submit(course, entry.name, entry.notebook(release_nb, source_nb))
+
+    grading.run_nbgrader("autograde", ASSIGNMENT, "--force", db, root=course, quiet=True)
+    grading.run_nbgrader("generate_feedback", ASSIGNMENT, "--force", db, root=course, quiet=True)
+
+    pages = list((course / "feedback" / entry.name / ASSIGNMENT).glob("*.html"))
+    assert len(pages) == 1, f"expected one feedback page for {entry.name}, found {pages}"
+    html = pages[0].read_text(encoding="utf-8")
+    # The page's stylesheet names Pygments' token classes ("Generic.Traceback"): read what is shown.
+    shown = re.sub(r"(?is)<style\b.*?</style>", "", html)
+    assert "the panels must share one colour scale" in shown, \
+        "the feedback does not show the failed check's message ('... the panels must share one colour scale ...')"
+    for secret in ("BEGIN HIDDEN TESTS", "reference.", "assert_image_grid", "Traceback"):
+        assert secret not in shown, f"the feedback shows {secret!r}: hidden test code reaches the student"
