@@ -69,10 +69,12 @@ from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput, SaveAutoGrades,
 )
 
-from cnnviz.nbgrader_plugins import SandboxedExecute  # noqa: E402
+from cnnviz.nbgrader_plugins import SandboxedExecute, TamperScan  # noqa: E402
 
+# TamperScan: a submission whose own code reaches into the grader (redefines the
+# checks, patches numpy or keras, ...) gets no automatic points (cnnviz/guard.py).
 c.Autograde.autograde_preprocessors = [
-    SandboxedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+    SandboxedExecute, TamperScan, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
     SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
 ]
 os.environ["CNNVIZ_COURSE_ROOT"] = _course_root

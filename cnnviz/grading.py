@@ -150,7 +150,7 @@ class Submission:
     mistake: str
     answers: dict[str, str] = field(default_factory=dict)
     blank: list[str] | str = field(default_factory=list)
-    loses: list[str] = field(default_factory=list)
+    loses: list[str] | str = field(default_factory=list)
     demo: bool = False
 
     def notebook(self, release_nb, source_nb):
@@ -163,8 +163,9 @@ class Submission:
         return fill_release(release_nb, answers)
 
     def expected_scores(self, points: dict[str, float]) -> dict[str, float]:
-        """The score each graded cell must get: zero for the cells it loses, full for the rest."""
-        return {grade_id: (0.0 if grade_id in self.loses else p) for grade_id, p in points.items()}
+        """The score each graded cell must get: zero for the cells it loses ("all": every one), full for the rest."""
+        return {grade_id: (0.0 if self.loses == "all" or grade_id in self.loses else p)
+                for grade_id, p in points.items()}
 
 
 def load_catalogue(path: Path = CATALOGUE) -> list[Submission]:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import os
 
+import nbformat
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 
-from . import CourseError, sandbox
+from . import CourseError, guard, sandbox
 
 
 class ShortTracebacks(NbGraderPreprocessor):
@@ -43,3 +44,28 @@ class SandboxedExecute(Execute):
                 filter(None, [str(sandbox.KERNELSPEC_PARENT), os.environ.get("JUPYTER_PATH")]))
             self.kernel_name = sandbox.KERNEL_NAME
         return super().preprocess(nb, resources, km)
+
+
+class TamperScan(NbGraderPreprocessor):
+    """Zero automatic points for a submission whose own cells change the grading environment.
+
+    Runs after execution, before the grades are saved: every graded cell of a
+    flagged notebook gets an error output with ``cnnviz.guard``'s message, so
+    nbgrader scores it 0 and the feedback says why; an instructor can still
+    give points by hand in the formgrader.
+    """
+
+    def preprocess(self, nb, resources):
+        code_cells = [cell for cell in nb.cells if cell.cell_type == "code"]
+        by_student = [not (cell.metadata.get("nbgrader", {}).get("locked")
+                           or cell.metadata.get("nbgrader", {}).get("grade")) for cell in code_cells]
+        findings = guard.find_tampering([cell.source for cell in code_cells], by_student)
+        if findings:
+            text = guard.message(findings)
+            self.log.warning("Submission changes the grading environment: %s", findings[0].describe())
+            for cell in code_cells:
+                if cell.metadata.get("nbgrader", {}).get("grade"):
+                    cell.setdefault("outputs", []).append(nbformat.v4.new_output(
+                        "error", ename="GradingEnvironmentChanged", evalue=text,
+                        traceback=[f"GradingEnvironmentChanged: {text}"]))
+        return nb, resources

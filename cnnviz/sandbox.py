@@ -5,7 +5,8 @@ spec ``cnnviz-sandbox`` that ``nbgrader autograde`` uses (see
 ``nbgrader_config.py``). It starts the usual IPython kernel inside a bwrap
 sandbox where
 
-- the whole file system is read-only;
+- the whole file system is read-only, Keras' data cache included (and shown
+  at /tmp/.keras, where Keras looks when its home folder is not writable);
 - the student's own autograded folder (the kernel's working folder) is the
   only writable place besides a private /tmp, and the checkpoint in it is
   read-only, so the hidden tests load what the instructor shipped;
@@ -24,6 +25,7 @@ import sys
 from pathlib import Path
 
 from . import CHECKPOINT_NAME, COURSE_ROOT
+from .data import keras_cache_dir
 
 KERNEL_NAME = "cnnviz-sandbox"
 KERNELSPEC_PARENT = Path(__file__).resolve().parent / "jupyter"
@@ -39,12 +41,16 @@ def bwrap_command(kernel_argv: list[str], workdir: Path, course_root: Path,
                   connection_file: Path | None = None) -> list[str]:
     """The bwrap command line that runs ``kernel_argv`` confined to ``workdir``."""
     workdir, course_root = workdir.resolve(), course_root.resolve()
+    keras_home = keras_cache_dir().parent.parent
     command = [
         # No --unshare-pid: ipykernel takes a parent of pid 1 for "nbgrader has exited".
         "bwrap", "--die-with-parent", "--unshare-ipc",
         "--ro-bind", "/", "/",
         "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
     ]
+    if keras_home.is_dir():
+        # Keras reads its cache from /tmp/.keras when its home is not writable.
+        command += ["--ro-bind", str(keras_home), "/tmp/.keras"]
     for name in HIDDEN_FOLDERS:
         if (course_root / name).is_dir():
             command += ["--tmpfs", str(course_root / name)]
