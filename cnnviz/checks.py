@@ -24,7 +24,7 @@ from matplotlib.axes import Axes
 from matplotlib.container import BarContainer
 from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
-from matplotlib.patches import Rectangle
+from matplotlib.patches import Polygon, Rectangle
 
 __all__ = [
     "require",
@@ -48,6 +48,7 @@ __all__ = [
     "assert_true",
     "assert_not_trained",
     "assert_larger_spread",
+    "untrained_kernel",
 ]
 
 
@@ -392,6 +393,27 @@ def _histogram_bars(ax: Axes) -> list[BarContainer]:
     return [c for c in ax.containers if isinstance(c, BarContainer) and c.patches]
 
 
+def _step_outline(polygon: Polygon) -> tuple[np.ndarray, np.ndarray] | None:
+    """Bin edges and heights of a histogram drawn with histtype='step' or 'stepfilled'."""
+    xy = np.asarray(polygon.get_xy(), dtype=float)
+    # The outline's flat tops run left to right, one per bin (an empty bin runs along 0);
+    # a filled outline closes along the bottom from right to left, which is skipped.
+    tops = [(a[0], b[0], a[1]) for a, b in zip(xy[:-1], xy[1:]) if a[1] == b[1] and b[0] > a[0]]
+    if not tops:
+        return None
+    edges = np.array([t[0] for t in tops] + [tops[-1][1]])
+    return edges, np.array([t[2] for t in tops])
+
+
+def _histograms(ax: Axes) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(edges, counts) of every histogram drawn on ``ax``: bars, or step outlines."""
+    found = [_bins_and_counts(container) for container in _histogram_bars(ax)]
+    if not found:
+        outlines = (_step_outline(p) for p in ax.patches if isinstance(p, Polygon))
+        found = [outline for outline in outlines if outline is not None]
+    return found
+
+
 def _bins_and_counts(container: BarContainer) -> tuple[np.ndarray, np.ndarray]:
     """Bin edges and heights of a histogram's bars (vertical or horizontal)."""
     rects = [p for p in container.patches if isinstance(p, Rectangle)]
@@ -425,7 +447,7 @@ def assert_histogram(
     ylabel: str | None = None,
     what: str = "",
 ) -> None:
-    """Fail unless ``fig`` (a Figure or an Axes) holds a bar histogram of all of ``data``, with these labels.
+    """Fail unless ``fig`` (a Figure or an Axes) holds a histogram (bars or outline) of all of ``data``, with these labels.
 
     The bars' heights must count ``data.size`` values and match
     ``np.histogram`` of ``data`` on the bars' own bin edges (up to 2 values
@@ -438,21 +460,21 @@ def assert_histogram(
     else:
         assert_figure(fig, name)
         axes = fig.axes
-    with_bars = [ax for ax in axes if _histogram_bars(ax)]
+    with_bars = [ax for ax in axes if _histograms(ax)]
     _check(
         bool(with_bars),
         f"{name}: 히스토그램이 없습니다. ax.hist 또는 plt.hist로 그리세요.",
         f"{name}: no histogram found in {name}; draw it with ax.hist/plt.hist.",
     )
     ax = with_bars[-1]
-    containers = _histogram_bars(ax)
+    histograms = _histograms(ax)
     _check(
-        len(containers) == 1,
-        f"{name}: 한 축에 히스토그램이 {len(containers)}개 그려져 있습니다. 모든 값을 하나의 배열로 모아 한 번에 그리세요.",
-        f"{name}: found {len(containers)} histograms (data sets) on one axes; "
+        len(histograms) == 1,
+        f"{name}: 한 축에 히스토그램이 {len(histograms)}개 그려져 있습니다. 모든 값을 하나의 배열로 모아 한 번에 그리세요.",
+        f"{name}: found {len(histograms)} histograms (data sets) on one axes; "
         "histogram all values as one array.",
     )
-    edges, counts = _bins_and_counts(containers[0])
+    edges, counts = histograms[0]
     values = to_numpy(data).astype(np.float64).ravel()
 
     total = int(round(float(counts.sum())))
@@ -539,7 +561,7 @@ _DENSE_LAYERS = [(100, "sigmoid"), (10, "softmax")]
 
 
 def assert_dense_model(dense_model, name: str, model=None) -> None:
-    """Fail unless ``dense_model`` is a new Keras model: input (None, 784), Dense(100, sigmoid), Dense(10, softmax)."""
+    """Fail unless ``dense_model`` is a new functional Keras model: input (None, 784), Dense(100, sigmoid), Dense(10, softmax)."""
     __tracebackhide__ = True
     import keras
 
@@ -550,6 +572,11 @@ def assert_dense_model(dense_model, name: str, model=None) -> None:
             f"{name}: model과 같은 객체입니다. {name}은(는) 새 이름이어야 하며 model을 덮어쓰지 마세요.",
             f"{name} is the same object as model: {name} must be a new name; do not overwrite model.",
         )
+    _check(
+        not isinstance(dense_model, keras.Sequential),
+        f"{name}: Sequential 모델입니다. 이 단계는 함수형 API로 만드세요: keras.Model(inputs, outputs).",
+        f"{name} is a Sequential model: this step builds it with the functional API, keras.Model(inputs, outputs).",
+    )
     try:
         in_shape = _shape_tuple(dense_model.inputs[0].shape)
         out_shape = _shape_tuple(dense_model.outputs[0].shape)
@@ -758,3 +785,18 @@ def assert_larger_spread(trained, untrained, factor: float = 1.5) -> None:
         f"the trained weights' std is not clearly larger than the untrained weights' (ratio {_fmt(t / u)}). "
         "Check that no_training_model is a newly made layer.",
     )
+
+
+def untrained_kernel(layer, trained_kernel, name: str = "no_training_conv") -> np.ndarray:
+    """The kernel of the student's untrained Conv2D ``layer``, after checking that it is one.
+
+    Later steps compare the student's statistics and figures with this kernel,
+    so a "baseline" that is really the trained layer fails them all.
+    """
+    __tracebackhide__ = True
+    assert_conv2d(layer, name, filters=trained_kernel.shape[-1])
+    kernel = to_numpy(layer.kernel)
+    assert_not_trained(kernel, trained_kernel, name)
+    height, width, channels, filters = kernel.shape
+    assert_glorot_uniform(kernel, height * width * channels, height * width * filters, name)
+    return kernel

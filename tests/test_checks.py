@@ -640,10 +640,13 @@ def test_conv2d_check_on_another_layer_says_what_it_found(cnn):
 
 def test_right_dense_model_passes(keras, cnn):
     checks.assert_dense_model(dense_net(keras), "dense_model", model=cnn)
+
+
+def test_dense_model_built_as_sequential_fails_naming_the_functional_api(keras, cnn):
     sequential = keras.Sequential(
         [keras.Input((784,)), keras.layers.Dense(100, activation="sigmoid"), keras.layers.Dense(10, activation="softmax")]
     )
-    checks.assert_dense_model(sequential, "dense_model", model=cnn)
+    fails(checks.assert_dense_model, sequential, "dense_model", model=cnn, match="functional API")
 
 
 def test_dense_model_with_wrong_activation_fails(keras):
@@ -676,8 +679,36 @@ def test_dense_model_that_is_the_cnn_object_fails(keras):
 
 
 def test_dense_model_without_input_fails(keras):
-    unbuilt = keras.Sequential([keras.layers.Dense(100, activation="sigmoid"), keras.layers.Dense(10)])
-    fails(checks.assert_dense_model, unbuilt, "dense_model", match="has no defined input yet")
+    class Unbuilt(keras.Model):
+        def call(self, x):
+            return x
+
+    fails(checks.assert_dense_model, Unbuilt(), "dense_model", match="has no defined input yet")
+
+
+def test_untrained_kernel_is_returned_for_a_fresh_layer(keras):
+    layer = keras.layers.Conv2D(32, 3, activation="relu", padding="same")
+    layer.build((None, 28, 28, 1))
+    trained = np.random.default_rng(0).normal(0, 0.25, (3, 3, 1, 32)).astype("float32")
+    kernel = checks.untrained_kernel(layer, trained)
+    assert np.array_equal(kernel, layer.kernel.numpy()), "the layer's own kernel should come back"
+
+
+def test_untrained_kernel_rejects_the_trained_layer(keras):
+    layer = keras.layers.Conv2D(32, 3, activation="relu", padding="same")
+    layer.build((None, 28, 28, 1))
+    fails(checks.untrained_kernel, layer, layer.kernel.numpy(), match="this is the trained model's kernel")
+
+
+@pytest.mark.parametrize("histtype", ["step", "stepfilled"])
+def test_histogram_drawn_as_an_outline_passes_and_a_wrong_one_fails(histtype):
+    weights = np.random.default_rng(3).normal(0, 0.2, (3, 3, 1, 32))
+    fig, ax = plt.subplots()
+    ax.hist(weights.ravel(), bins=20, histtype=histtype)
+    ax.set_xlabel("weight")
+    ax.set_ylabel("count")
+    checks.assert_histogram(fig, weights, "hist_fig", xlabel="weight", ylabel="count")
+    fails(checks.assert_histogram, fig, weights * 2, "hist_fig", match="does not match")
 
 
 def test_dense_model_that_is_not_a_model_fails(keras):
