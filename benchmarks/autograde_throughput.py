@@ -28,19 +28,15 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cnnviz import ASSIGNMENT, COURSE_ROOT, classgrade, grading  # noqa: E402
+from cnnviz import ASSIGNMENT, classgrade, grading  # noqa: E402
 
 FLOOR_CODE = "import tensorflow\nimport keras\nmodel = keras.models.load_model('best-cnn-model.keras')"
 
 
-def scratch_course(parent: Path, name: str, source_nb=None) -> Path:
-    """A course with this course's config and checkpoint; the assignment notebook is ``source_nb`` or the real one."""
-    course = parent / name
-    course.mkdir()
-    shutil.copy(COURSE_ROOT / "nbgrader_config.py", course)
-    shutil.copytree(COURSE_ROOT / "source", course / "source")
-    if source_nb is not None:
-        nbformat.write(source_nb, course / "source" / ASSIGNMENT / grading.NOTEBOOK)
+def floor_course(parent: Path) -> Path:
+    """A course whose assignment only imports TensorFlow and loads the checkpoint."""
+    course = grading.scratch_course(parent)
+    nbformat.write(floor_notebook(), course / "source" / ASSIGNMENT / grading.NOTEBOOK)
     grading.run_nbgrader("generate_assignment", ASSIGNMENT, "--force", root=course, quiet=True)
     return course
 
@@ -75,8 +71,10 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="cnnviz-bench-") as tmp:
         tmp = Path(tmp)
-        real = scratch_course(tmp, "real")
-        floor = scratch_course(tmp, "floor", floor_notebook())
+        (tmp / "real").mkdir()
+        (tmp / "floor").mkdir()
+        real = grading.scratch_course(tmp / "real")
+        floor = floor_course(tmp / "floor")
         release = grading.read_notebook(real / "release" / ASSIGNMENT / grading.NOTEBOOK)
         source = grading.read_notebook(real / "source" / ASSIGNMENT / grading.NOTEBOOK)
         solution = grading.load_catalogue()[0].notebook(release, source)

@@ -272,12 +272,15 @@ def export_grades(root: Path = COURSE_ROOT) -> Path:
 
 # --------------------------------------------------------------------------- one notebook
 
-def _scratch_course(folder: Path, root: Path = COURSE_ROOT) -> Path:
-    """A throw-away course with this course's config and source, and its own gradebook."""
-    course = folder / "course"
+def scratch_course(parent: Path, root: Path = COURSE_ROOT) -> Path:
+    """A throw-away course in ``parent/course``: this course's config and source, the
+    assignment generated, and its own gradebook (``nbgrader_config.py`` puts it in the
+    course folder)."""
+    course = Path(parent) / "course"
     course.mkdir()
     shutil.copy(root / "nbgrader_config.py", course / "nbgrader_config.py")
     shutil.copytree(root / "source", course / "source")
+    run_nbgrader("generate_assignment", ASSIGNMENT, "--force", root=course, quiet=True)
     return course
 
 
@@ -285,18 +288,15 @@ def grade_submissions(notebooks: dict, root: Path = COURSE_ROOT) -> dict[str, di
     """Autograde notebooks (student name -> notebook) in a scratch course with nbgrader.
 
     Returns, per student, ``{"scores": {grade_id: score}, "messages": {grade_id: message}}``.
-    The scratch course has this course's config and source and its own
-    gradebook; the real gradebook and class folders are not touched.
+    The real gradebook and class folders are not touched.
     """
     results = {}
     with tempfile.TemporaryDirectory(prefix="cnnviz-grade-") as tmp:
-        course = _scratch_course(Path(tmp), root)
-        url = f"sqlite:///{Path(tmp) / 'gradebook.db'}"
-        run_nbgrader("generate_assignment", ASSIGNMENT, "--force", f"--db={url}", root=course, quiet=True)
+        course = scratch_course(Path(tmp), root)
         for student, nb in notebooks.items():
             submit(course, student, nb)
-        run_nbgrader("autograde", ASSIGNMENT, "--force", f"--db={url}", root=course, quiet=True)
-        scores = read_scores(course, url)
+        run_nbgrader("autograde", ASSIGNMENT, "--force", root=course, quiet=True)
+        scores = read_scores(course)
         for student in notebooks:
             graded = course / "autograded" / student / ASSIGNMENT / NOTEBOOK
             results[student] = {

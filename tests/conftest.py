@@ -9,3 +9,14 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # No test may open a window: matplotlib reads MPLBACKEND when it is first imported.
 os.environ["MPLBACKEND"] = "Agg"
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture
+def toy_course(tmp_path):
+    """A course with the real config and a two-step notebook without TensorFlow (tests/toycourse.py)."""
+    from toycourse import make_toy_course
+
+    return make_toy_course(tmp_path)

@@ -160,19 +160,14 @@ def test_solution_scores_100_of_100(tmp_path):
 
 @pytest.mark.slow
 def test_feedback_shows_the_failed_checks_message_but_no_hidden_test_code(tmp_path):
-    course = tmp_path / "course"
-    course.mkdir()
-    shutil.copy(COURSE_ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
-    shutil.copytree(COURSE_ROOT / "source", course / "source")
-    db = f"--db=sqlite:///{tmp_path / 'gradebook.db'}"
-    grading.run_nbgrader("generate_assignment", ASSIGNMENT, "--force", db, root=course, quiet=True)
+    course = grading.scratch_course(tmp_path)
     entry = _catalogue_entry("no-vmin-vmax")
     release_nb = nbformat.read(course / "release" / ASSIGNMENT / NOTEBOOK, as_version=4)
     source_nb = nbformat.read(course / "source" / ASSIGNMENT / NOTEBOOK, as_version=4)
     grading.submit(course, entry.name, entry.notebook(release_nb, source_nb))
 
-    grading.run_nbgrader("autograde", ASSIGNMENT, "--force", db, root=course, quiet=True)
-    grading.run_nbgrader("generate_feedback", ASSIGNMENT, "--force", db, root=course, quiet=True)
+    grading.run_nbgrader("autograde", ASSIGNMENT, "--force", root=course, quiet=True)
+    grading.run_nbgrader("generate_feedback", ASSIGNMENT, "--force", root=course, quiet=True)
 
     pages = list((course / "feedback" / entry.name / ASSIGNMENT).glob("*.html"))
     assert len(pages) == 1, f"expected one feedback page for {entry.name}, found {pages}"

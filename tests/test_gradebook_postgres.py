@@ -11,7 +11,7 @@ import uuid
 import pytest
 
 from cnnviz import classgrade, grading
-from test_classgrade import submit_answer, toy_course  # noqa: F401 - the toy course fixture
+from toycourse import submit_answer
 
 pytestmark = pytest.mark.slow
 
@@ -40,7 +40,7 @@ def postgres_db_url():
         admin.close()
 
 
-def test_a_class_is_graded_into_a_postgresql_gradebook(toy_course, postgres_db_url, monkeypatch):  # noqa: F811
+def test_a_class_is_graded_into_a_postgresql_gradebook(toy_course, postgres_db_url, monkeypatch):
     # nbgrader_config.py reads the gradebook's URL from NBGRADER_DB_URL.
     monkeypatch.setenv("NBGRADER_DB_URL", postgres_db_url)
     assert grading.db_url(toy_course) == postgres_db_url

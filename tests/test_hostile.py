@@ -2,7 +2,6 @@
 no points they did not earn, and nothing changed outside their own folder."""
 
 import hashlib
-import shutil
 from pathlib import Path
 
 import pytest
@@ -24,11 +23,7 @@ def fingerprint(folder: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def graded_class(tmp_path_factory):
     assert sandbox.available(), "the sandbox needs bubblewrap: apt-get install bubblewrap"
-    course = tmp_path_factory.mktemp("hostile") / "course"
-    course.mkdir()
-    shutil.copy(COURSE_ROOT / "nbgrader_config.py", course)
-    shutil.copytree(COURSE_ROOT / "source", course / "source")
-    grading.run_nbgrader("generate_assignment", ASSIGNMENT, "--force", root=course, quiet=True)
+    course = grading.scratch_course(tmp_path_factory.mktemp("hostile"))
     release_nb = grading.read_notebook(course / "release" / ASSIGNMENT / grading.NOTEBOOK)
     source_nb = grading.read_notebook(course / "source" / ASSIGNMENT / grading.NOTEBOOK)
     solution = grading.load_catalogue()[0]

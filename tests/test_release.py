@@ -69,12 +69,7 @@ def _without_solution_markers(source: str) -> str:
 
 @pytest.mark.slow
 def test_release_is_exactly_what_generate_assignment_makes_from_source(tmp_path):
-    course = tmp_path / "course"
-    course.mkdir()
-    shutil.copy(COURSE_ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
-    shutil.copytree(COURSE_ROOT / "source", course / "source")
-    grading.run_nbgrader("generate_assignment", ASSIGNMENT, "--force", f"--db=sqlite:///{tmp_path}/gb.db",
-                         root=course, quiet=True)
+    course = grading.scratch_course(tmp_path)
     made = _files(course / "release" / ASSIGNMENT)
     committed = _files(RELEASE_DIR)
 
