@@ -29,6 +29,9 @@ c.CourseDirectory.max_file_size = 10000  # kilobytes
 # 30 s (the default) leaves no room on a loaded 2-core grader. A cell that never
 # finishes is still interrupted after this long, and the other cells are graded.
 c.Execute.timeout = 120
+# Starting a kernel takes a few seconds, but on a grader busy with parallel
+# workers it can pass nbclient's 60 s default and fail a whole submission.
+c.Execute.startup_timeout = 180
 
 # TensorFlow writes C++ log lines to stderr (oneDNN, CUDA probing, absl); they are
 # noise in graded notebooks and feedback.

@@ -1,0 +1,219 @@
+"""The submission catalogue measures the grading: every entry must get exactly the scores it deserves.
+
+``tests/submissions/catalogue.toml`` holds the instructor's solution, right
+submissions written in other idioms, and realistic wrong ones, each with the
+graded cells it must lose. The slow tests autograde all of them with nbgrader
+in one run and compare cell by cell; the fast tests check the catalogue itself.
+
+An entry whose block in the TOML carries a ``# BUG: ...`` comment documents a
+known grading bug: its ``loses`` is what the grading *should* give, so its
+score test is expected to fail (strict xfail, the comment as reason) until the
+checks are fixed, and then fails as XPASS to say the comment can go.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import tomllib
+
+import pytest
+
+from cnnviz import grading
+
+HANGUL = re.compile("[\uac00-\ud7a3]")
+MIN_WRONG, MIN_RIGHT = 15, 8
+
+CATALOGUE = grading.load_catalogue()
+WRONG = [entry for entry in CATALOGUE if entry.kind == "wrong"]
+RIGHT = [entry for entry in CATALOGUE if entry.kind == "right"]
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def known_bugs(path=grading.CATALOGUE) -> dict[str, str]:
+    """Entry name -> its ``# BUG: ...`` comment (with the comment lines right after it)."""
+    bugs = {}
+    for block in re.split(r"(?m)^\[\[submission\]\]\s*$", path.read_text(encoding="utf-8"))[1:]:
+        name = tomllib.loads(block.split("[submission.answers]")[0]).get("name")
+        comment: list[str] = []
+        for line in block.splitlines():
+            line = line.strip()
+            if line.startswith("# BUG:") or (comment and line.startswith("#")):
+                comment.append(line[1:].strip())
+            elif comment:
+                break
+        if comment:
+            bugs[name] = " ".join(comment)
+    return bugs
+
+
+BUGS = known_bugs()
+
+
+def scored(*entries):
+    """pytest params for the score test: a strict xfail on the entries documenting a grading bug."""
+    return [pytest.param(entry, id=entry.name,
+                         marks=[pytest.mark.xfail(strict=True, reason=BUGS[entry.name])] if entry.name in BUGS else [])
+            for entry in entries]
+
+
+def assigned_names(source: str) -> set[str]:
+    """The variables a cell assigns at top level (``a = ...``, ``a, b = ...``, ``a += ...``)."""
+
+    def names(target) -> set[str]:
+        if isinstance(target, ast.Name):
+            return {target.id}
+        if isinstance(target, (ast.Tuple, ast.List)):
+            return set().union(*(names(t) for t in target.elts))
+        if isinstance(target, ast.Starred):
+            return names(target.value)
+        return set()  # attributes and subscripts assign no new variable
+
+    found = set()
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                found |= names(target)
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+            found |= names(node.target)
+    return found
+
+
+def blank_cells(entry, release_nb) -> list[str]:
+    return list(grading.answer_cells(release_nb)) if entry.blank == "all" else list(entry.blank)
+
+
+def differing_cells(entry, result, points) -> str:
+    """The cells whose score differs from the expected one, with their failure messages."""
+    expected = entry.expected_scores(points)
+    lines = []
+    for grade_id, want in expected.items():
+        got = result["scores"].get(grade_id, 0.0)
+        if got != want:
+            message = result["messages"].get(grade_id) or (
+                "(the cell passed)" if got > want else "(no error recorded in the autograded notebook)")
+            lines.append(f"  {grade_id}: got {got:g}, expected {want:g} -- {message}")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def notebooks():
+    """The committed release and source notebooks (the release generated if not there yet)."""
+    where = grading.paths()
+    if not where["release"].is_file():
+        grading.generate_release()
+    return grading.read_notebook(where["release"]), grading.read_notebook(where["source"])
+
+
+@pytest.fixture(scope="module")
+def points(notebooks):
+    return grading.grade_points(notebooks[1])
+
+
+@pytest.fixture(scope="module")
+def graded(notebooks):
+    """Every catalogue entry autograded by nbgrader, all in one run."""
+    release_nb, source_nb = notebooks
+    return grading.grade_submissions({entry.name: entry.notebook(release_nb, source_nb) for entry in CATALOGUE})
+
+
+# --------------------------------------------------------------------------- the catalogue itself (fast)
+
+
+def test_the_catalogue_holds_enough_wrong_and_right_submissions():
+    assert len(WRONG) >= MIN_WRONG, f"only {len(WRONG)} wrong submissions, want {MIN_WRONG}"
+    assert len(RIGHT) >= MIN_RIGHT + 1, f"only {len(RIGHT) - 1} right submissions besides the solution"
+    assert {entry.kind for entry in CATALOGUE} <= {"right", "wrong"}
+    assert {"solution", "untouched-release"} <= {entry.name for entry in CATALOGUE}
+
+
+def test_submission_names_are_unique():
+    names = [entry.name for entry in CATALOGUE]
+    assert sorted({n for n in names if names.count(n) > 1}) == []
+
+
+def test_every_submission_says_in_one_line_what_it_does():
+    assert [entry.name for entry in CATALOGUE if not entry.mistake.strip() or "\n" in entry.mistake] == []
+
+
+def test_every_cell_the_catalogue_names_exists_in_the_notebook(notebooks, points):
+    release_nb, _ = notebooks
+    answer_ids = set(grading.answer_cells(release_nb))
+    unknown = []
+    for entry in CATALOGUE:
+        unknown += [f"{entry.name}: loses {g}" for g in entry.loses if g not in points]
+        unknown += [f"{entry.name}: answers {g}" for g in entry.answers if g not in answer_ids]
+        if entry.blank != "all":
+            unknown += [f"{entry.name}: blank {g}" for g in entry.blank if g not in answer_ids]
+    assert unknown == []
+
+
+def test_right_submissions_lose_nothing_and_wrong_ones_lose_something():
+    assert [entry.name for entry in RIGHT if entry.loses] == []
+    assert [entry.name for entry in WRONG if not entry.loses] == []
+
+
+def test_every_submission_but_the_solution_differs_from_the_solution(notebooks):
+    release_nb, source_nb = notebooks
+
+    def sources(nb):
+        return {g: cell.source for g, cell in grading.answer_cells(nb).items()}
+
+    solution = sources(grading.Submission("solution", "right", "").notebook(release_nb, source_nb))
+    same = [entry.name for entry in CATALOGUE if entry.name != "solution"
+            and sources(entry.notebook(release_nb, source_nb)) == solution]
+    assert same == []
+
+
+def test_known_grading_bugs_are_marked_on_existing_entries():
+    assert set(BUGS) <= {entry.name for entry in CATALOGUE}
+    assert all(text.startswith("BUG:") and len(text) > len("BUG:") for text in BUGS.values())
+
+
+# --------------------------------------------------------------------------- graded by nbgrader (slow)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("entry", scored(*CATALOGUE))
+def test_each_submission_gets_exactly_the_scores_it_deserves(entry, graded, points):
+    result = graded[entry.name]
+    differ = differing_cells(entry, result, points)
+    assert not differ, f"{entry.name} ({entry.mistake}) is graded wrongly:\n{differ}"
+
+
+@pytest.mark.slow
+def test_the_solution_scores_full_marks_and_the_untouched_release_nothing(graded, points):
+    total = sum(points.values())
+    assert total == 100
+    assert sum(graded["solution"]["scores"].get(g, 0.0) for g in points) == total
+    assert sum(graded["untouched-release"]["scores"].get(g, 0.0) for g in points) == 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("entry", WRONG, ids=lambda entry: entry.name)
+def test_failed_checks_explain_in_korean_and_english(entry, graded):
+    messages = graded[entry.name]["messages"]
+    monolingual = {g: m for g, m in messages.items()
+                   if m.startswith("AssertionError") and not (" / " in m and HANGUL.search(m))}
+    assert monolingual == {}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("entry", [entry for entry in CATALOGUE if entry.blank], ids=lambda entry: entry.name)
+def test_a_step_left_undone_is_reported_by_its_missing_variable(entry, graded, notebooks):
+    release_nb, source_nb = notebooks
+    solution = grading.solution_answers(source_nb)
+    messages = graded[entry.name]["messages"]
+    silent = []
+    for grade_id in blank_cells(entry, release_nb):
+        test_cell = f"test_{grade_id}"
+        message = messages.get(test_cell, "")
+        names = assigned_names(solution[grade_id])
+        if "not defined" not in message or not any(re.search(rf"\b{n}\b", message) for n in names):
+            silent.append(f"{test_cell}: {message or '(passed)'} -- should name one of {sorted(names)}")
+    assert silent == []
