@@ -110,9 +110,16 @@ def sample_batch(index: int = 0) -> np.ndarray:
 
 def feature_maps(conv_number: int, path: str | Path = CHECKPOINT, index: int = 0) -> np.ndarray:
     """Output of the checkpoint's ``conv_number``-th Conv2D layer (1-based) on the sample."""
+    path = str(Path(path).resolve())
+    # Three test cells ask for the same maps; computing them once saves a model build and a forward pass each.
+    return _feature_maps_by_digest(path, _file_digest(path), conv_number, index).copy()
+
+
+@lru_cache(maxsize=8)
+def _feature_maps_by_digest(path: str, digest: str, conv_number: int, index: int) -> np.ndarray:
     import keras
 
-    model = checkpoint_model(path)
+    model = _load_model_by_digest(path, digest)
     layer = conv_layers(model)[conv_number - 1]
     with preserved_random_state():
         probe = keras.Model(model.inputs, layer.output)

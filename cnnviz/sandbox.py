@@ -25,7 +25,6 @@ import sys
 from pathlib import Path
 
 from . import CHECKPOINT_NAME, COURSE_ROOT
-from .data import keras_cache_dir
 
 KERNEL_NAME = "cnnviz-sandbox"
 KERNELSPEC_PARENT = Path(__file__).resolve().parent / "jupyter"
@@ -41,7 +40,8 @@ def bwrap_command(kernel_argv: list[str], workdir: Path, course_root: Path,
                   connection_file: Path | None = None) -> list[str]:
     """The bwrap command line that runs ``kernel_argv`` confined to ``workdir``."""
     workdir, course_root = workdir.resolve(), course_root.resolve()
-    keras_home = keras_cache_dir().parent.parent
+    # Keras' own rule; cnnviz.data is not imported: this runs at every kernel start.
+    keras_home = Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras").expanduser()
     command = [
         # No --unshare-pid: ipykernel takes a parent of pid 1 for "nbgrader has exited".
         "bwrap", "--die-with-parent", "--unshare-ipc",
@@ -79,7 +79,10 @@ def main(argv: list[str]) -> None:
     """Replace this process by the sandboxed kernel (``argv``: ``-f CONNECTION_FILE``)."""
     course_root = Path(os.environ.get("CNNVIZ_COURSE_ROOT", COURSE_ROOT))
     connection_file = Path(argv[argv.index("-f") + 1]).resolve() if "-f" in argv else None
-    kernel = [sys.executable, "-m", "ipykernel_launcher", *argv]
+    kernel = [sys.executable, "-m", "ipykernel_launcher", *argv,
+              # Inline figures without the "tight" bounding box: that option draws every
+              # figure twice, and grading renders about ten figures per student.
+              "--InlineBackend.print_figure_kwargs={'bbox_inches': None}"]
     command = bwrap_command(kernel, Path.cwd(), course_root, connection_file)
     os.execvp(command[0], command)
 
