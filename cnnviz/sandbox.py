@@ -51,11 +51,21 @@ def bwrap_command(kernel_argv: list[str], workdir: Path, course_root: Path,
     if keras_home.is_dir():
         # Keras reads its cache from /tmp/.keras when its home is not writable.
         command += ["--ro-bind", str(keras_home), "/tmp/.keras"]
-    for name in HIDDEN_FOLDERS:
-        if (course_root / name).is_dir():
-            command += ["--tmpfs", str(course_root / name)]
-    for database in course_root.glob("gradebook.db*"):
-        command += ["--ro-bind", "/dev/null", str(database)]
+    # The private /tmp above hides whatever lives under the real /tmp; the kernel
+    # still needs Python, this package and the course (a clone or a scratch
+    # course may well be there). Read-only, like everything else.
+    needed = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(), COURSE_ROOT, course_root}
+    for path in sorted(needed, key=lambda p: len(p.parts)):
+        if path.is_relative_to("/tmp"):
+            command += ["--ro-bind", str(path), str(path)]
+    # The graded course and the course this package belongs to (they differ for a
+    # scratch course, e.g. `cnnviz grade`): neither's instructor folders are visible.
+    for root in {course_root, COURSE_ROOT}:
+        for name in HIDDEN_FOLDERS:
+            if (root / name).is_dir():
+                command += ["--tmpfs", str(root / name)]
+        for database in root.glob("gradebook.db*"):
+            command += ["--ro-bind", "/dev/null", str(database)]
     command += ["--bind", str(workdir), str(workdir)]
     for protected in (CHECKPOINT_NAME, Path(CHECKPOINT_NAME).with_suffix(".json").name):
         if (workdir / protected).is_file():
