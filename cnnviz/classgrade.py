@@ -73,8 +73,13 @@ def grade_student(root: str, student: str, db_url: str | None = None) -> Outcome
     if db_url:
         command.append(f"--db={db_url}")
     started = time.perf_counter()
-    result = subprocess.run(command, cwd=root, env=nbgrader_env(), text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    for attempt in range(2):
+        result = subprocess.run(command, cwd=root, env=nbgrader_env(), text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        # A kernel that dies before it answers has run none of the student's code:
+        # that is the machine's doing (seen under heavy load), so try once more.
+        if result.returncode == 0 or "before replying to kernel_info" not in result.stdout:
+            break
     seconds = time.perf_counter() - started
     autograded = Path(root) / "autograded" / student / ASSIGNMENT
     ok = result.returncode == 0 and autograded.is_dir()
