@@ -94,14 +94,20 @@ def read_idx(path: Path, expected: DataFile) -> np.ndarray:
 
 def verify(folder: Path) -> dict[str, np.ndarray]:
     """Check the four files in ``folder`` (count, shape, labels, first image); return the arrays."""
-    arrays = {}
-    for expected in tqdm(FILES, desc="checking Fashion-MNIST", unit="file", leave=False):
-        array = read_idx(folder / expected.name, expected)
+    arrays = {expected.name: read_idx(folder / expected.name, expected)
+              for expected in tqdm(FILES, desc="checking Fashion-MNIST", unit="file", leave=False)}
+    _check_arrays(folder, arrays)
+    return arrays
+
+
+def _check_arrays(folder: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Counts, label range and the ankle boot, on arrays already read from ``folder``."""
+    for expected in FILES:
+        array = arrays[expected.name]
         if len(array) != expected.count:
             raise CourseError(
                 f"{folder / expected.name} holds {len(array)} items, expected {expected.count}. {FIXES}"
             )
-        arrays[expected.name] = array
     for name in ("train-labels-idx1-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
         if arrays[name].min() < 0 or arrays[name].max() > 9:
             raise CourseError(f"{folder / name} has labels outside 0-9. {FIXES}")
@@ -109,7 +115,6 @@ def verify(folder: Path) -> dict[str, np.ndarray]:
         raise CourseError(
             f"{folder} is not the official Fashion-MNIST: training image 0 should be an ankle boot (label 9). {FIXES}"
         )
-    return arrays
 
 
 def install_debian_package() -> bool:
@@ -152,12 +157,11 @@ def find_source(allow_apt: bool = True) -> Path | None:
     return None
 
 
-def _cached_file_is_good(path: Path, expected: DataFile) -> bool:
+def _read_if_good(path: Path, expected: DataFile) -> np.ndarray | None:
     try:
-        read_idx(path, expected)
-        return True
+        return read_idx(path, expected)
     except CourseError:
-        return False
+        return None
 
 
 def prepare(target: Path | None = None, allow_apt: bool = True) -> Path:
@@ -168,7 +172,9 @@ def prepare(target: Path | None = None, allow_apt: bool = True) -> Path:
     """
     target = Path(target) if target is not None else keras_cache_dir()
     target.mkdir(parents=True, exist_ok=True)
-    missing = [f for f in FILES if not _cached_file_is_good(target / f.name, f)]
+    # Each file is decompressed once: the cached copy if it is good, else the source's.
+    arrays = {f.name: _read_if_good(target / f.name, f) for f in FILES}
+    missing = [f for f in FILES if arrays[f.name] is None]
     if missing:
         source = find_source(allow_apt=allow_apt)
         if source is None:
@@ -180,11 +186,11 @@ def prepare(target: Path | None = None, allow_apt: bool = True) -> Path:
             return target
         print(f"[data] copying {len(missing)} Fashion-MNIST file(s) from {source} to {target}")
         for expected in tqdm(missing, desc="copying", unit="file"):
-            read_idx(source / expected.name, expected)  # never copy a broken source
+            arrays[expected.name] = read_idx(source / expected.name, expected)  # never copy a broken source
             # Copy to a temporary name first so an interrupted copy never looks complete.
             partial = target / (expected.name + ".part")
             shutil.copyfile(source / expected.name, partial)
             partial.replace(target / expected.name)
-    verify(target)
+    _check_arrays(target, arrays)
     print(f"[data] Fashion-MNIST ready in {target}: 60000 + 10000 images of 28x28, labels 0-9")
     return target
