@@ -46,9 +46,14 @@ release: data
 	@echo "==> regenerating release/ and solutions/ from source/ with nbgrader"
 	$(PY) -m cnnviz release
 
+# The instructor's single-user JupyterLab (cnnviz/lab.py): inline figures in its kernels and in
+# the formgrader's grading, --allow-root only as root. COURSE serves another course folder,
+# LAB_ARGS passes options to `jupyter lab` (e.g. LAB_ARGS=--port=8899).
+COURSE   ?= $(CURDIR)
+LAB_ARGS ?=
 lab: data
 	@echo "==> JupyterLab with nbgrader's extensions on 127.0.0.1 (open the URL with its token below)"
-	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/jupyter lab --ip=127.0.0.1 --no-browser --ServerApp.root_dir=$(CURDIR)
+	$(PY) -m cnnviz lab --course-dir $(COURSE) -- $(LAB_ARGS)
 
 info: $(STAMP)
 	$(PY) -m cnnviz info

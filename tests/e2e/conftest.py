@@ -16,7 +16,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -38,8 +37,9 @@ NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 # Students' working copies inside the served course, relative to its root.
 SOLVED = f"students/solved/{ASSIGNMENT}/{NOTEBOOK}"
 MISTAKE = f"students/mistake/{ASSIGNMENT}/{NOTEBOOK}"
+# The student whose submission the formgrader autogrades in the scratch course.
+FORMGRADER_STUDENT = "formgrader-student"
 SERVER_START_TIMEOUT = 90  # seconds; JupyterLab starts in ~5 s on 2 cores
-VENV_BIN = Path(sys.executable).parent
 
 # The visible mistake: the histogram cell stores the Axes, not the Figure, in hist_fig.
 HIST_AXES_ANSWER = """
@@ -87,6 +87,7 @@ class Course:
     solved: str
     mistake: str
     max_score: float
+    formgrader_student: str
 
 
 @pytest.fixture(scope="session")
@@ -111,8 +112,12 @@ def course(tmp_path_factory) -> Course:
                                  mistake="hist_fig holds the Axes, not the Figure",
                                  answers={"hist": HIST_AXES_ANSWER}, loses=["test_hist"])
     _student_copy(root, MISTAKE, mistake.notebook(release_nb, source_nb))
+    # One submission for the formgrader to autograde (as the instructor does from `make lab`).
+    grading.submit(root, FORMGRADER_STUDENT, solution.notebook(release_nb, source_nb))
+    grading.run_nbgrader("db", "student", "add", FORMGRADER_STUDENT, root=root, quiet=True)
     return Course(root=root, solved=SOLVED, mistake=MISTAKE,
-                  max_score=sum(grading.grade_points(source_nb).values()))
+                  max_score=sum(grading.grade_points(source_nb).values()),
+                  formgrader_student=FORMGRADER_STUDENT)
 
 
 # --------------------------------------------------------------------------- server
@@ -131,8 +136,9 @@ class LabServer:
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = home / "jupyter-lab.log"
-        env = grading.nbgrader_env()
-        env["PATH"] = os.pathsep.join([str(VENV_BIN), env.get("PATH", "")])
+        # Started exactly as `make lab` starts it (Makefile -> cnnviz/lab.py), from the
+        # Makefile's own environment (MPLBACKEND=Agg exported), not through grading.nbgrader_env().
+        env = dict(os.environ)
         # A fresh user: no saved workspace, settings or config of whoever runs the tests.
         env["JUPYTER_CONFIG_DIR"] = str(home / "config")
         env["JUPYTERLAB_SETTINGS_DIR"] = str(home / "settings")
@@ -143,11 +149,12 @@ class LabServer:
         notification = home / "settings" / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
         notification.parent.mkdir(parents=True)
         notification.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
-        command = [str(VENV_BIN / "jupyter"), "lab", "--no-browser", "--ip=127.0.0.1",
-                   f"--port={self.port}", "--port-retries=0", "--allow-root",
-                   f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={root}",
-                   "--LabApp.news_url=None", "--LabApp.extension_manager=readonly",
-                   "--LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate"]
+        lab_args = " ".join([f"--port={self.port}", "--port-retries=0", f"--IdentityProvider.token={TOKEN}",
+                             "--LabApp.news_url=None", "--LabApp.extension_manager=readonly",
+                             "--LabApp.check_for_updates_class="
+                             "jupyterlab.handlers.announcements.NeverCheckForUpdate"])
+        command = ["make", "--no-print-directory", "-C", str(REPO), "lab", f"COURSE={root}",
+                   f"LAB_ARGS={lab_args}"]
         self._log = open(self.log_path, "w")
         self.process = subprocess.Popen(command, cwd=root, env=env, stdout=self._log,
                                         stderr=subprocess.STDOUT, start_new_session=True)
@@ -177,9 +184,9 @@ class LabServer:
         return "\n".join(text.splitlines()[-lines:])
 
     def stop(self) -> None:
-        """SIGTERM (JupyterLab then shuts its kernels down), SIGKILL to its process group after 20 s."""
+        """SIGTERM to make and JupyterLab (which then shuts its kernels down), SIGKILL after 20 s."""
         if self.process.poll() is None:
-            self.process.terminate()
+            os.killpg(self.process.pid, signal.SIGTERM)  # its own session: see start_new_session
             try:
                 self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:

@@ -20,7 +20,7 @@ import matplotlib.pyplot as plt
 import nbformat
 import pytest
 
-from cnnviz import checks
+from cnnviz import ASSIGNMENT, checks
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -254,3 +254,48 @@ def test_formgrader_from_the_nbgrader_menu(new_page, lab, course, artifacts):
     frame.get_by_role("link", name="Manual Grading").click()
     _assert_points(frame, course)
     shot(page, artifacts, "09-lab-formgrader-gradebook")
+
+
+# --------------------------------------------------------------------------- instructor: grading from the formgrader
+
+FORMGRADE_TIMEOUT = 300_000  # ms: one sandboxed autograde takes ~10 s, more on a loaded machine
+
+
+def _formgrader_action(page, student: str, column: str, artifacts: Path, name: str) -> str:
+    """Click the formgrader's ``column`` link (autograde, generate-feedback) for ``student``; the modal's text."""
+    row = page.locator("#main-table tr", has=page.locator("td.student-id", has_text=student))
+    row.locator(f"td.{column} a").click()
+    modal = page.locator("#success-modal, #error-modal")
+    modal.wait_for(state="visible", timeout=FORMGRADE_TIMEOUT)
+    shot(page, artifacts, name)
+    text = modal.inner_text()
+    assert modal.get_attribute("id") == "success-modal", f"the formgrader's {column} failed:\n{text[-3000:]}"
+    modal.locator(".modal-footer button").click()
+    modal.wait_for(state="detached")
+    return text
+
+
+def test_formgrader_autograde_and_feedback_show_the_figures(new_page, lab, course, artifacts):
+    """Graded from the formgrader inside `make lab`, the feedback carries the student's figures."""
+    student = course.formgrader_student
+    page = new_page()
+    page.goto(lab.url("/formgrader"))  # logs in (the token becomes a cookie the formgrader's API calls carry)
+    page.wait_for_url("**/formgrader/manage_assignments")
+    page.goto(f"{lab.base}/formgrader/manage_submissions/{ASSIGNMENT}")
+    page.locator("#main-table td.student-id", has_text=student).wait_for()
+    _formgrader_action(page, student, "autograde", artifacts, "10-formgrader-autograde")
+    _formgrader_action(page, student, "generate-feedback", artifacts, "11-formgrader-feedback")
+
+    autograded = nbformat.read(course.root / "autograded" / student / ASSIGNMENT
+                               / f"{ASSIGNMENT}.ipynb", as_version=4)
+    pngs = [o for cell in autograded.cells if cell.cell_type == "code"
+            for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
+    assert len(pngs) >= MIN_FIGURES, f"{len(pngs)} figures in the autograded notebook, expected {MIN_FIGURES}"
+
+    feedback = course.root / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html"
+    page.goto(feedback.as_uri())
+    images = page.locator("img[src^='data:image/png']")
+    assert images.count() >= MIN_FIGURES, f"{images.count()} figures in {feedback}, expected {MIN_FIGURES}"
+    images.first.scroll_into_view_if_needed()
+    shot(page, artifacts, "12-formgrader-feedback-html")
+    assert "100.0" in page.locator("body").inner_text()  # the solution's full score in the feedback header

@@ -1,0 +1,55 @@
+"""``make lab``: the instructor's single-user JupyterLab with nbgrader's extensions.
+
+The server gets the very environment the command-line grading gives nbgrader
+(``grading.nbgrader_env``): matplotlib's inline backend for every kernel it
+starts (the Makefile exports ``MPLBACKEND=Agg`` for its batch jobs, and a kernel
+that inherits it draws no figures), TensorFlow's C++ log level, and the course on
+``PYTHONPATH``. So notebooks opened in it show their figures, and so does the
+feedback of a submission autograded from its formgrader.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from . import COURSE_ROOT, CourseError
+
+INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
+
+
+def lab_env() -> dict:
+    """Environment of the JupyterLab server, and so of its kernels and of the formgrader's grading."""
+    from .grading import nbgrader_env
+
+    env = nbgrader_env()
+    env["MPLBACKEND"] = INLINE_BACKEND
+    return env
+
+
+def lab_command(course: Path, extra: list[str] | None = None, euid: int | None = None) -> list[str]:
+    """The ``jupyter lab`` command serving ``course`` on 127.0.0.1.
+
+    ``--allow-root`` only when run as root: Jupyter refuses root without it, and a
+    normal user does not need it.
+    """
+    euid = os.geteuid() if euid is None else euid
+    command = [str(Path(sys.executable).parent / "jupyter"), "lab", "--ip=127.0.0.1", "--no-browser",
+               f"--ServerApp.root_dir={course}"]
+    if euid == 0:
+        command.append("--allow-root")
+    return command + list(extra or [])
+
+
+def run(course: Path = COURSE_ROOT, extra: list[str] | None = None) -> None:
+    """Replace this process by JupyterLab serving ``course`` (nbgrader finds its config there)."""
+    course = Path(course).resolve()
+    if not (course / "nbgrader_config.py").is_file():
+        raise CourseError(f"{course}: no nbgrader_config.py here; give the course root "
+                          "(the folder with source/ and nbgrader_config.py)")
+    command = lab_command(course, extra)
+    user = "root, so with --allow-root" if "--allow-root" in command else "a normal user"
+    print(f"[lab] JupyterLab for {course} as {user}; open the URL with its token below", flush=True)
+    os.chdir(course)
+    os.execve(command[0], command, lab_env())
