@@ -92,6 +92,12 @@ def read_idx(path: Path, expected: DataFile) -> np.ndarray:
     return array.reshape(-1, 28, 28) if expected.is_images else array
 
 
+def train_image_zero(folder: Path | None = None) -> np.ndarray:
+    """Training image 0 (uint8, 28 x 28), read and checked from Keras' cache (or ``folder``)."""
+    expected = next(f for f in FILES if f.is_images and f.count == 60000)
+    return read_idx((folder or keras_cache_dir()) / expected.name, expected)[0].copy()
+
+
 def verify(folder: Path) -> dict[str, np.ndarray]:
     """Check the four files in ``folder`` (count, shape, labels, first image); return the arrays."""
     arrays = {expected.name: read_idx(folder / expected.name, expected)
