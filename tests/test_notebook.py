@@ -170,8 +170,8 @@ def test_every_test_passes_with_another_checkpoint_of_the_same_architecture(tmp_
     shutil.move(checkpoint, original)
     make_checkpoint(original, checkpoint)
     assert checkpoint.is_file(), f"the replacement checkpoint was not written to {checkpoint}"
-    old_kernel = reference.first_conv_kernel(original)
-    new_kernel = reference.first_conv_kernel(checkpoint)
+    old_kernel = reference.for_checkpoint(original).kernel
+    new_kernel = reference.for_checkpoint(checkpoint).kernel
     assert not np.allclose(old_kernel, new_kernel, atol=1e-4), \
         "the replacement checkpoint has the committed first kernel: the test would prove nothing"
 
@@ -222,13 +222,19 @@ def test_every_test_cell_starts_with_a_one_line_docstring():
     assert not bad, f"test cells whose first line is not a one-line docstring: {bad}"
 
 
-def test_test_cells_import_reference_only_inside_their_hidden_block():
-    bad = []
+def test_every_test_cell_runs_its_own_step_visibly_and_hides_only_the_hidden_checks():
+    from cnnviz import lesson
+
+    wrong = []
     for cell in _test_cells(_source_nb()):
-        visible, _ = _hidden_split(cell.source)
-        if "reference" in visible:
-            bad.append(cell.metadata.nbgrader.grade_id)
-    assert not bad, f"test cells that use cnnviz.reference outside ### BEGIN/END HIDDEN TESTS: {bad}"
+        grade_id = cell.metadata.nbgrader.grade_id
+        visible, hidden = _hidden_split(cell.source)
+        if (grade_id not in lesson.STEPS or f'lesson.check("{grade_id}", globals())' not in visible
+                or "check_hidden" in visible or f'lesson.check_hidden("{grade_id}", globals())' not in hidden):
+            wrong.append(grade_id)
+    assert not wrong, f"test cells that do not run their own step of cnnviz.lesson (visible, then hidden): {wrong}"
+    graded = {cell.metadata.nbgrader.grade_id for cell in _test_cells(_source_nb())}
+    assert graded == set(lesson.STEPS), f"steps without a test cell: {sorted(set(lesson.STEPS) - graded)}"
 
 
 def test_hidden_blocks_are_well_formed():
