@@ -64,20 +64,27 @@ from cnnviz.nbgrader_plugins import ShortTracebacks  # noqa: E402
 
 c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, ShortTracebacks, CSSHTMLHeaderPreprocessor]
 
-# Autograding runs each submission's kernel in a bubblewrap sandbox (cnnviz/sandbox.py):
-# read-only file system, no access to source/, other students or the gradebook.
-# Set CNNVIZ_SANDBOX=0 to grade without it (e.g. where bwrap is not installed).
+# Autograding runs each submission's kernel in the grading jail (cnnviz/jail.py): an
+# unprivileged uid without capabilities, its own namespaces and no network, nothing of
+# the course but the assignment's files, a cgroup for the whole process tree. However
+# grading starts (nbgrader, the formgrader, `python -m cnnviz ...`), these limits hold.
+# One honest kernel peaks near 800 MB; TensorFlow reserves several GiB of address space.
+c.JailedKernelManager.memory_limit_mb = 3072  # the kernel's whole process tree, tmpfs included
+c.JailedKernelManager.address_space_limit_mb = 6144  # per process: a runaway allocation fails its cell
+c.JailedKernelManager.process_limit = 512  # processes and threads
+c.JailedKernelManager.cpu_limit = 1.0  # cores
+c.JailedKernelManager.home_size_mb = 256  # its only writable folders: home and /tmp
+c.JailedKernelManager.tmp_size_mb = 256
 from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput, SaveAutoGrades,
 )
 
-from cnnviz.nbgrader_plugins import SandboxedExecute, TamperScan  # noqa: E402
+from cnnviz.nbgrader_plugins import JailedExecute, TamperScan  # noqa: E402
 
 # TamperScan: a submission whose own code reaches into the grader (redefines the
 # checks, patches numpy or keras, ...) gets no automatic points (cnnviz/guard.py).
 c.Autograde.autograde_preprocessors = [
-    SandboxedExecute, TamperScan, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+    JailedExecute, TamperScan, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
     SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
 ]
-os.environ["CNNVIZ_COURSE_ROOT"] = _course_root

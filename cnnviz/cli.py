@@ -117,6 +117,12 @@ def cmd_autograde(args) -> int:
     return 0 if outcomes else 2
 
 
+def cmd_jail_check(args) -> int:
+    from . import jail
+
+    return 0 if jail.print_jail_check(Path(args.course_dir)) else 1
+
+
 def cmd_release(args) -> int:
     from . import grading
 
@@ -156,6 +162,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scheduler", default=None, help="address of a Dask scheduler, e.g. tcp://10.0.0.5:8786")
     p.add_argument("--course-dir", default=".", help="the course root, where nbgrader_config.py is (default: here)")
     p.set_defaults(func=cmd_autograde)
+
+    p = sub.add_parser("jail-check", help="start a jailed probe and print what the grading jail isolates")
+    p.add_argument("--course-dir", default=str(COURSE_ROOT),
+                   help="the course whose nbgrader_config.py sets the limits (default: this course)")
+    p.set_defaults(func=cmd_jail_check)
 
     p = sub.add_parser("release", help="regenerate release/ and solutions/ from source/ with nbgrader")
     p.set_defaults(func=cmd_release)

@@ -34,12 +34,10 @@ def nbgrader_env() -> dict:
     env = dict(os.environ)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
-    # The grading kernel must import this package even when it is not installed,
-    # and gets a memory limit from kernel_limits/sitecustomize.py (TensorFlow's
-    # kernel peaks near 3 GiB of address space for this notebook).
-    limits = Path(__file__).resolve().parent / "kernel_limits"
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(limits), str(COURSE_ROOT), env.get("PYTHONPATH")]))
-    env.setdefault("CNNVIZ_KERNEL_MEMORY_MB", "6144")
+    # Kernels started outside nbgrader (tests, benchmarks) import this package even
+    # when it is not installed. Grading kernels get nothing from here: the jail
+    # (cnnviz/jail.py, named in nbgrader_config.py) sets their environment and limits.
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(COURSE_ROOT), env.get("PYTHONPATH")]))
     # nbgrader runs `alembic` (its gradebook migrations) from PATH: use this environment's.
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     return env

@@ -6,12 +6,11 @@ machinery; the course's commands stay quick to start.
 
 from __future__ import annotations
 
-import os
-
 import nbformat
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from traitlets import Enum
 
-from . import CourseError, guard, sandbox
+from . import guard, jail
 
 
 class ShortTracebacks(NbGraderPreprocessor):
@@ -29,21 +28,22 @@ class ShortTracebacks(NbGraderPreprocessor):
         return cell, resources
 
 
-class SandboxedExecute(Execute):
-    """nbgrader's Execute, with the kernel started in the bubblewrap sandbox (``cnnviz.sandbox``).
+class JailedExecute(Execute):
+    """nbgrader's Execute, with every kernel started in the grading jail (``cnnviz.jail``).
 
-    ``CNNVIZ_SANDBOX=0`` turns the sandbox off, for machines without bubblewrap.
+    nbgrader's ``Execute.__init__`` fixes ``kernel_manager_class`` before any
+    configuration is read, so the jail is chosen here, in code. Its limits are
+    ``c.JailedKernelManager.*`` in ``nbgrader_config.py``. The kernel is killed
+    as soon as the last cell has run: a polite shutdown only costs time, and the
+    jail's cgroup is emptied and removed either way.
     """
 
-    def preprocess(self, nb, resources=None, km=None):
-        if os.environ.get("CNNVIZ_SANDBOX", "1") != "0":
-            if not sandbox.available():
-                raise CourseError("autograding needs bubblewrap (apt-get install bubblewrap), "
-                                  "or set CNNVIZ_SANDBOX=0 to grade without the sandbox")
-            os.environ["JUPYTER_PATH"] = os.pathsep.join(
-                filter(None, [str(sandbox.KERNELSPEC_PARENT), os.environ.get("JUPYTER_PATH")]))
-            self.kernel_name = sandbox.KERNEL_NAME
-        return super().preprocess(nb, resources, km)
+    shutdown_kernel = Enum(["graceful", "immediate"], default_value="immediate",
+                           help="How the kernel is stopped after the last cell").tag(config=True)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("kernel_manager_class", jail.kernel_manager_class())
+        super().__init__(*args, **kwargs)
 
 
 class TamperScan(NbGraderPreprocessor):

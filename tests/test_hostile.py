@@ -2,11 +2,12 @@
 no points they did not earn, and nothing changed outside their own folder."""
 
 import hashlib
+import shutil
 from pathlib import Path
 
 import pytest
 
-from cnnviz import ASSIGNMENT, COURSE_ROOT, classgrade, data, grading, sandbox
+from cnnviz import ASSIGNMENT, COURSE_ROOT, classgrade, data, grading
 
 pytestmark = pytest.mark.slow
 
@@ -22,7 +23,7 @@ def fingerprint(folder: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def graded_class(tmp_path_factory):
-    assert sandbox.available(), "the sandbox needs bubblewrap: apt-get install bubblewrap"
+    assert shutil.which("bwrap"), "the jail needs bubblewrap: apt-get install bubblewrap"
     course = grading.scratch_course(tmp_path_factory.mktemp("hostile"))
     release_nb = grading.read_notebook(course / "release" / ASSIGNMENT / grading.NOTEBOOK)
     source_nb = grading.read_notebook(course / "source" / ASSIGNMENT / grading.NOTEBOOK)

@@ -1,41 +1,172 @@
-"""cnnviz.sandbox: what the grading kernel can see and write."""
+"""cnnviz.jail: what a grading kernel can see, write, reach and leave behind."""
 
+import os
+import shutil
+import subprocess
 import sys
+import time
 from pathlib import Path
 
-from cnnviz import COURSE_ROOT, sandbox
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from cnnviz import COURSE_ROOT, jail
+
+needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bubblewrap (apt-get install bubblewrap)")
 
 
-def mounts(command, kind):
-    """The targets of every `kind` option (--tmpfs takes one path, --bind/--ro-bind two)."""
+def targets(command, kind):
+    """The destination of every ``kind`` option (binds: the second argument; --setenv: the name)."""
+    offset = {"--tmpfs": 1, "--dir": 1, "--proc": 1, "--dev": 1, "--setenv": 1}.get(kind, 2)
+    return [command[k + offset] for k, word in enumerate(command) if word == kind]
+
+
+def jail_command(tmp_path, files=()):
+    identity = jail.Identity(uid=4242, gid=4242, as_root=True, name="cnnviz-jail")
+    shared = tmp_path / "kernel"
+    shared.mkdir(exist_ok=True)
+    return jail.bwrap_command(["python", "-m", "ipykernel_launcher"], identity, jail.Limits(),
+                              shared_dir=shared, etc_files={"passwd": tmp_path / "passwd"},
+                              files=list(files), data_dir=jail.keras_cache_dir())
+
+
+def test_only_the_shared_folder_is_bound_writable_and_nothing_of_the_course_is_bound(tmp_path):
+    checkpoint = tmp_path / "best-cnn-model.keras"
+    checkpoint.write_text("")
+    command = jail_command(tmp_path, [checkpoint])
+    assert targets(command, "--bind") == [str(tmp_path / "kernel")]
+    read_only = targets(command, "--ro-bind")
+    assert f"{jail.HOME}/best-cnn-model.keras" in read_only, "the checkpoint must sit read-only in the home folder"
+    allowed = {str(jail.kernel_package_path()), str(Path(sys.prefix).absolute()), str(Path(sys.prefix).resolve())}
+    course_paths = [p for p in read_only if Path(p).is_relative_to(COURSE_ROOT) and p not in allowed]
+    assert not course_paths, f"course paths visible besides the package and the venv: {course_paths}"
+    for word in ("source", ".git", "gradebook.db", "autograded", "submitted"):
+        assert not any(word in Path(p).parts for p in read_only), f"{word} is bound into the jail"
+    assert "/" not in targets(command, "--ro-bind"), "the whole file system must not be bound"
+
+
+def test_the_kernel_drops_to_the_jail_user_without_capabilities_and_in_its_own_namespaces(tmp_path):
+    command = jail_command(tmp_path)
+    for flag in ("--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--die-with-parent",
+                 "--new-session", "--clearenv"):
+        assert flag in command, flag
+    setpriv = command[command.index("setpriv"):]
+    assert "--reuid=4242" in setpriv and "--inh-caps=-all" in setpriv and "--bounding-set=-all" in setpriv
+    assert setpriv.index("--") < setpriv.index("python"), "setpriv must run the kernel, not the other way round"
+
+
+def test_the_environment_is_an_allow_list(tmp_path, monkeypatch):
+    monkeypatch.setenv("NBGRADER_DB_URL", "postgresql://grader:secret@127.0.0.1/cnnviz")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    command = jail_command(tmp_path)
+    names = targets(command, "--setenv")
+    assert "NBGRADER_DB_URL" not in names and "AWS_SECRET_ACCESS_KEY" not in names
+    assert "secret" not in " ".join(command)
+    assert {"PATH", "HOME", "MPLBACKEND"} <= set(names)
+
+
+def test_the_launcher_starts_isolated_from_the_students_folder(tmp_path):
+    command = jail.launcher_command(["bwrap", "--", "python"], None, jail.Limits())
+    assert command[:4] == [sys.executable, "-I", "-S", "-c"], "the launcher must ignore cwd and PYTHON* variables"
+    assert any(option.startswith("RLIMIT_AS=") for option in command)
+    assert any(option.startswith("RLIMIT_NPROC=") for option in command), "without a pids cgroup, cap processes"
+
+
+def test_cgroup_v2_limits_are_written_where_the_plan_says(tmp_path):
+    plan = jail.CgroupPlan(2, {c: tmp_path for c in jail.CONTROLLERS})
+    cgroup = jail.KernelCgroup(plan, "123-abc", jail.Limits(memory_mb=100, processes=7, cpus=0.5))
+    folder = tmp_path / "123-abc"
+    assert (folder / "memory.max").read_text() == str(100 * 2**20)
+    assert (folder / "pids.max").read_text() == "7"
+    assert (folder / "cpu.max").read_text() == "50000 100000"
+    assert cgroup.procs_files() == [str(folder / "cgroup.procs")]
+
+
+def test_cgroup_v1_limits_go_to_one_folder_per_controller(tmp_path):
+    parents = {c: tmp_path / c for c in jail.CONTROLLERS}
+    for folder in parents.values():
+        folder.mkdir()
+    cgroup = jail.KernelCgroup(jail.CgroupPlan(1, parents), "k", jail.Limits(memory_mb=64, processes=9, cpus=2))
+    assert (tmp_path / "memory" / "k" / "memory.limit_in_bytes").read_text() == str(64 * 2**20)
+    assert (tmp_path / "pids" / "k" / "pids.max").read_text() == "9"
+    assert (tmp_path / "cpu" / "k" / "cpu.cfs_quota_us").read_text() == "200000"
+    assert len(cgroup.procs_files()) == 3
+
+
+@needs_bwrap
+def test_the_jail_check_probe_finds_every_property_holding():
+    lines, ok = jail.jail_check(jail.Limits(), sensitive=[str(COURSE_ROOT / "source"), str(COURSE_ROOT / ".git"),
+                                                          "/etc/shadow"])
+    assert ok, "\n".join(lines)
+    assert all(line.startswith("ok") for line in lines), "\n".join(lines)
+
+
+@needs_bwrap
+def test_a_jailed_process_cannot_outlive_its_kernel(tmp_path):
+    run = jail.JailRun(jail.Limits())
+    marker = "cnnviz-jail-test-" + os.urandom(4).hex()
+    # A child in its own session that ignores SIGTERM and SIGHUP, as a detached attacker would.
+    script = (f"import os, subprocess, time\n"
+              f"subprocess.Popen(['sh', '-c', 'trap \"\" TERM HUP; exec -a {marker} sleep 300'], start_new_session=True)\n"
+              "time.sleep(300)\n")
+    process = subprocess.Popen(run.command([sys.executable, "-I", "-c", script], []), cwd="/")
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not _processes_named(marker):
+            time.sleep(0.1)
+        assert _processes_named(marker), "the detached child never started"
+        process.kill()
+        process.wait()
+        run.close()
+        time.sleep(0.5)
+        assert not _processes_named(marker), "a jailed process outlived its kernel"
+        if run.cgroup is not None:
+            assert not any(folder.exists() for folder in run.cgroup.folders.values()), "the cgroup was left"
+        assert not run.root.exists(), "the kernel's shared folder was left"
+    finally:
+        process.kill()
+        run.close()
+
+
+def _processes_named(marker):
     found = []
-    for k, word in enumerate(command):
-        if word == kind:
-            found.append(command[k + 1] if kind == "--tmpfs" else command[k + 2])
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and marker.encode() in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            pass
     return found
 
 
-def test_instructor_folders_of_both_courses_are_hidden_and_only_the_workdir_is_writable(tmp_path):
-    course = tmp_path / "course"
-    for name in ("source", "tests", "submitted", "autograded/alice/cnn_visualization"):
-        (course / name).mkdir(parents=True)
-    (course / "gradebook.db").write_text("")
-    workdir = course / "autograded" / "alice" / "cnn_visualization"
-    (workdir / "best-cnn-model.keras").write_text("")
+@needs_bwrap
+def test_a_notebook_runs_in_the_jail_through_nbclient(tmp_path):
+    from nbclient import NotebookClient
 
-    command = sandbox.bwrap_command(["python"], workdir, course, tmp_path / "kernel.json")
-
-    hidden = mounts(command, "--tmpfs")
-    for root in (course, COURSE_ROOT):
-        for name in ("source", "tests"):
-            if (root / name).is_dir():
-                assert str(root / name) in hidden, f"{root / name} is visible to student code"
-    assert mounts(command, "--bind") == [str(workdir)], "only the student's own folder may be writable"
-    read_only = mounts(command, "--ro-bind")
-    assert str(workdir / "best-cnn-model.keras") in read_only, "the checkpoint must stay read-only"
-    assert str(course / "gradebook.db") in read_only, "the gradebook must be replaced by an empty file"
-    # The course lives under /tmp, which the sandbox replaces: it must be bound back, read-only,
-    # before its instructor folders are hidden and the workdir is opened.
-    assert command.index(str(course)) < command.index(str(course / "source")) < command.index(str(workdir))
-    if Path(sys.prefix).resolve().is_relative_to("/tmp"):
-        assert str(Path(sys.prefix).resolve()) in read_only, "the kernel's Python must stay visible"
+    workdir = tmp_path / "alice"
+    workdir.mkdir()
+    (workdir / "best-cnn-model.keras").write_text("checkpoint")
+    (workdir / "notes.ipynb").write_text("{}")
+    nb = new_notebook(cells=[new_code_cell(
+        "import os, socket\n"
+        "print(os.getuid() != 0, sorted(os.listdir('.')), os.environ.get('NBGRADER_DB_URL'))\n"
+        "try:\n    open('best-cnn-model.keras', 'w')\nexcept OSError as e:\n    print('read-only', type(e).__name__)\n"
+        "print(socket.if_nameindex())")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    os.environ["NBGRADER_DB_URL"] = "postgresql://grader:secret@127.0.0.1/x"
+    try:
+        client = NotebookClient(nb, kernel_manager_class=jail.kernel_manager_class(), timeout=120,
+                                startup_timeout=120, shutdown_kernel="immediate",
+                                resources={"metadata": {"path": str(workdir)}})
+        client.execute()
+    finally:
+        del os.environ["NBGRADER_DB_URL"]
+    printed = "".join(output.get("text", "") for output in nb.cells[0].outputs)
+    first = printed.splitlines()[0]
+    assert first.startswith("True ["), f"the kernel ran as root: {first}"
+    assert "'best-cnn-model.keras'" in first and "notes.ipynb" not in first, f"home folder: {first}"
+    assert first.endswith("None"), f"the grader's secret reached the kernel: {first}"
+    assert "read-only" in printed, printed
+    assert "'lo'" in printed and "eth" not in printed, printed
+    assert nbformat.validate(nb) is None
