@@ -24,6 +24,7 @@ import json
 import sys
 import types
 import typing
+import zipfile
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -523,6 +524,11 @@ def decode(text: str) -> tuple[str, dict[str, Fact]]:
     _expect(isinstance(text, str) and len(text) <= MAX_PAYLOAD_CHARS, "facts missing or too large")
     try:
         raw = base64.b64decode(text.encode("ascii"), validate=True)
+        # The sizes an archive declares are what zipfile will read at most (a lie fails its
+        # CRC), so a compressed bomb is refused here, before anything is inflated.
+        with zipfile.ZipFile(io.BytesIO(raw)) as bundle:
+            _expect(sum(info.file_size for info in bundle.infolist()) <= 8 * 4 * MAX_ARRAY_ELEMENTS,
+                    "arrays too large")
         with np.load(io.BytesIO(raw), allow_pickle=False) as archive:
             names = list(archive.files)
             _expect(len(names) <= 4 * MAX_ITEMS, "too many arrays")

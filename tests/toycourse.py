@@ -36,10 +36,16 @@ def toy_source_notebook():
 
 
 def make_toy_course(tmp_path):
-    """A course with the real nbgrader_config.py, a two-step toy assignment, and its release."""
+    """A course with the real nbgrader_config.py (less the lesson's trusted checks), a two-step
+    toy assignment, and its release."""
     course = tmp_path / "course"
     (course / "source" / ASSIGNMENT).mkdir(parents=True)
     shutil.copy(COURSE_ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
+    with open(course / "nbgrader_config.py", "a", encoding="utf-8") as config:
+        # The toy steps are plain asserts, not steps of cnnviz.lesson: grade them by their own
+        # outputs (the jail still runs them), since these tests measure the fan-out, not the checks.
+        config.write("\nc.Autograde.autograde_preprocessors = [p for p in c.Autograde.autograde_preprocessors\n"
+                     "    if p not in (PrepareJailRun, TrustedChecks)]\n")
     nbformat.write(toy_source_notebook(), course / "source" / ASSIGNMENT / NOTEBOOK)
     grading.run_nbgrader("generate_assignment", ASSIGNMENT, "--force", root=course, quiet=True)
     return course
