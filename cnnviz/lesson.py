@@ -696,18 +696,21 @@ class Verdict:
 
     passed: bool
     message: str = ""
+    stage: str = ""  # "visible": Validate names this mistake too; "hidden": only grading does
     crashed: bool = False  # the check itself failed (a bug in the course, not in the answer)
 
 
 def grade(grade_id: str, found: dict[str, Fact], refs, earlier: dict[str, dict[str, Fact]]) -> Verdict:
     """Run a step's visible and hidden checks on facts; never raises for a bad answer."""
     step = STEPS[grade_id]
+    stage = "visible"
     try:
         step.visible(found)
+        stage = "hidden"
         step.hidden(found, refs, earlier)
     except AssertionError as exc:
-        return Verdict(False, str(exc))
+        return Verdict(False, str(exc), stage)
     except Exception as exc:  # a defect of the check, reported as such
         return Verdict(False, f"채점 검사가 오류로 멈췄습니다. 강사에게 알려 주세요. / The check itself failed "
-                              f"({type(exc).__name__}: {str(exc)[:200]}); please tell your instructor.", True)
+                              f"({type(exc).__name__}: {str(exc)[:200]}); please tell your instructor.", stage, True)
     return Verdict(True)
