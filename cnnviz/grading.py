@@ -285,7 +285,8 @@ def scratch_course(parent: Path, root: Path = COURSE_ROOT) -> Path:
 def grade_submissions(notebooks: dict, root: Path = COURSE_ROOT) -> dict[str, dict]:
     """Autograde notebooks (student name -> notebook) in a scratch course with nbgrader.
 
-    Returns, per student, ``{"scores": {grade_id: score}, "messages": {grade_id: message}}``.
+    Returns, per student, ``{"scores": {grade_id: score}, "messages": {grade_id: message},
+    "caught_by": {grade_id: "visible" or "hidden"}}`` (see ``cnnviz.trusted``).
     The real gradebook and class folders are not touched.
     """
     results = {}
@@ -297,9 +298,14 @@ def grade_submissions(notebooks: dict, root: Path = COURSE_ROOT) -> dict[str, di
         scores = read_scores(course)
         for student in notebooks:
             graded = course / "autograded" / student / ASSIGNMENT / NOTEBOOK
+            graded_nb = read_notebook(graded) if graded.is_file() else None
             results[student] = {
                 "scores": scores.get(student, {}),
-                "messages": failure_messages(read_notebook(graded)) if graded.is_file() else {},
+                "messages": failure_messages(graded_nb) if graded_nb else {},
+                # "visible" where the student's own Validate names the mistake too (cnnviz.trusted)
+                "caught_by": {cell.metadata["nbgrader"]["grade_id"]: cell.metadata["cnnviz_caught_by"]
+                              for cell in (graded_nb.cells if graded_nb else [])
+                              if "cnnviz_caught_by" in cell.metadata and "nbgrader" in cell.metadata},
             }
     return results
 
