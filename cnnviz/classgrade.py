@@ -5,22 +5,58 @@ Each student is graded by its own nbgrader process, exactly as the serial
 machine the processes are driven from a thread pool (the work happens in the
 child processes); across machines the same function runs on the workers of a
 Dask distributed scheduler that share the course folder and the gradebook.
+
+Exactly once, even when a Dask worker dies and its tasks are retried elsewhere:
+
+- every attempt holds a per-student lock for as long as its nbgrader process
+  lives: a PostgreSQL advisory lock when the gradebook is PostgreSQL, else an
+  ``flock`` on ``autograded/.locks/<student>.lock`` in the shared course folder
+  (NFS clients with lock support carry it to the server). The lock's file or
+  connection is inherited by nbgrader, so it is released only once both the
+  task and its nbgrader process are gone;
+- nbgrader runs in its own session and is killed by the kernel when the worker
+  that started it dies (``PR_SET_PDEATHSIG``); its notebook kernel dies with it
+  (bubblewrap's ``--die-with-parent``, or ipykernel's parent poller);
+- every attempt leaves a record in ``autograded/.journal/<student>/``: who ran
+  it, when it started and ended, whether it graded, and a digest of the
+  submission it graded. ``--missing`` reads it to grade only the students whose
+  current submission has no successful grading yet.
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import json
 import os
 import re
+import signal
+import socket
 import subprocess
 import sys
+import tempfile
+import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from tqdm import tqdm
 
 from . import ASSIGNMENT, COURSE_ROOT, CourseError
+
+# Memory one grader needs at its peak: the notebook's kernel (TensorFlow, the
+# checkpoint, the figures) peaks near 800 MB RSS, nbgrader itself near 150 MB;
+# the rest is headroom. `benchmarks/autograde_throughput.py` measures the peak.
+MEMORY_PER_WORKER_MB = 1200
+# How long a retried attempt waits for the previous holder of the student's lock.
+LOCK_WAIT_SECONDS = 600.0
+# Environment the client hands to every task, so that Dask workers started with
+# a different environment grade into the same gradebook with the same settings.
+PASSED_ENV_PREFIXES = ("CNNVIZ_", "NBGRADER_")
+PASSED_ENV_NAMES = ("TF_CPP_MIN_LOG_LEVEL",)
 
 
 @dataclass
@@ -33,19 +69,209 @@ class Outcome:
     message: str = ""
 
 
+class SchedulerLost(CourseError):
+    """The Dask scheduler went away during a class run; ``outcomes`` holds the results received."""
+
+    def __init__(self, message: str, outcomes: list[Outcome]):
+        super().__init__(message)
+        self.outcomes = outcomes
+
+
+# --------------------------------------------------------------------------- the class
+
 def submitted_students(root: Path = COURSE_ROOT) -> list[str]:
     """Students with a submission of the assignment in ``submitted/``."""
     folder = Path(root) / "submitted"
     if not folder.is_dir():
         return []
-    return sorted(p.name for p in folder.iterdir() if (p / ASSIGNMENT).is_dir())
+    # Dot folders are no students (nbgrader's own glob skips them too).
+    return sorted(p.name for p in folder.iterdir() if (p / ASSIGNMENT).is_dir() and not p.name.startswith("."))
 
+
+def default_workers() -> int:
+    """Graders to run at once: one per core, but no more than the free memory holds.
+
+    The rule: ``min(cores usable by this process, available memory // MEMORY_PER_WORKER_MB)``,
+    at least 1. Available memory is the kernel's MemAvailable, capped by the
+    cgroup's limit when the grader runs in a container.
+    """
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    available = _available_memory_bytes()
+    if available is None:
+        return max(1, cores)
+    return max(1, min(cores, available // (MEMORY_PER_WORKER_MB * 2**20)))
+
+
+def _available_memory_bytes() -> int | None:
+    try:
+        meminfo = Path("/proc/meminfo").read_text()
+        available = int(re.search(r"^MemAvailable:\s+(\d+) kB", meminfo, re.M).group(1)) * 1024
+    except (OSError, AttributeError):
+        return None
+    try:  # cgroup v2: what this container may still use
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        if limit != "max":
+            used = int(Path("/sys/fs/cgroup/memory.current").read_text())
+            available = min(available, int(limit) - used)
+    except (OSError, ValueError):
+        pass
+    return available
+
+
+def passed_env() -> dict[str, str]:
+    """The client's settings every task gets, whatever its worker's own environment says."""
+    return {key: value for key, value in os.environ.items()
+            if key.startswith(PASSED_ENV_PREFIXES) or key in PASSED_ENV_NAMES}
+
+
+# --------------------------------------------------------------------------- the journal
+
+def journal_folder(root: Path) -> Path:
+    """Where the attempts are recorded (inside autograded/, which the grading kernels never see)."""
+    return Path(root) / "autograded" / ".journal"
+
+
+def submission_digest(root: Path, student: str) -> str:
+    """A digest of everything the student submitted (names and contents, timestamp.txt included)."""
+    folder = Path(root) / "submitted" / student / ASSIGNMENT
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def read_journal(root: Path) -> list[dict]:
+    """Every recorded attempt, oldest first. An attempt without ``ended`` was cut off (or is running)."""
+    records = []
+    for path in journal_folder(root).glob("*/*.json"):
+        try:
+            records.append(json.loads(path.read_text()))
+        except (OSError, json.JSONDecodeError):
+            continue  # being replaced this very moment
+    return sorted(records, key=lambda r: r["started"])
+
+
+def graded_students(root: Path) -> set[str]:
+    """Students whose current submission was graded successfully, according to the journal."""
+    latest = {}
+    for record in read_journal(root):
+        if "ended" in record:
+            latest[record["student"]] = record
+    graded = set()
+    for student, record in latest.items():
+        folder = Path(root) / "submitted" / student / ASSIGNMENT
+        if record["ok"] and folder.is_dir() and record["submission"] == submission_digest(root, student):
+            graded.add(student)
+    return graded
+
+
+def missing_students(root: Path) -> list[str]:
+    """Submitted students still without a successful grading of their current submission."""
+    graded = graded_students(root)
+    return [s for s in submitted_students(root) if s not in graded]
+
+
+def _write_record(root: Path, record: dict) -> None:
+    folder = journal_folder(root) / record["student"]
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{record['attempt']}.json"
+    # Write aside and rename: readers on other machines see the old or the new record, never half.
+    spare = folder / f".{record['attempt']}.tmp"
+    spare.write_text(json.dumps(record))
+    os.replace(spare, target)
+
+
+# --------------------------------------------------------------------------- the lock
+
+@contextmanager
+def student_lock(root: Path, student: str, db_url: str | None, wait: float = LOCK_WAIT_SECONDS):
+    """Hold ``student``'s grading lock; yields the file descriptor that keeps it.
+
+    Give that descriptor to the grading process (``pass_fds``): the lock then
+    outlives this process for as long as the grading process lives.
+    """
+    if db_url and db_url.startswith("postgresql"):
+        with _postgres_lock(db_url, student, wait) as fd:
+            yield fd
+    else:
+        with _file_lock(Path(root), student, wait) as fd:
+            yield fd
+
+
+@contextmanager
+def _file_lock(root: Path, student: str, wait: float):
+    folder = root / "autograded" / ".locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder / f"{student}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        _wait_for(lambda: _try_flock(fd), wait, f"{student}'s lock file {folder / student}.lock")
+        yield fd
+    finally:
+        os.close(fd)  # releases the lock unless the grading process still holds its copy
+
+
+def _try_flock(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+
+
+@contextmanager
+def _postgres_lock(db_url: str, student: str, wait: float):
+    import psycopg
+
+    # SQLAlchemy's URL may name a driver (postgresql+psycopg://); libpq takes the plain form.
+    dsn = re.sub(r"^postgresql\+\w+://", "postgresql://", db_url)
+    # Keepalives: if a grading machine vanishes without closing its connection, the
+    # server notices within about a minute and releases that machine's locks.
+    connection = psycopg.connect(dsn, autocommit=True, connect_timeout=10, keepalives=1,
+                                 keepalives_idle=30, keepalives_interval=10, keepalives_count=3)
+    try:
+        def take() -> bool:
+            row = connection.execute("SELECT pg_try_advisory_lock(hashtext(%s), hashtext(%s))",
+                                     (f"cnnviz autograde {ASSIGNMENT}", student)).fetchone()
+            return bool(row[0])
+
+        _wait_for(take, wait, f"{student}'s advisory lock in the gradebook")
+        yield connection.fileno()
+    finally:
+        connection.close()  # ends the session, and with it the lock
+
+
+def _wait_for(take, wait: float, what: str) -> None:
+    deadline = time.monotonic() + wait
+    while not take():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} is still held after {wait:.0f} s by another grader "
+                               f"(see autograded/.journal/); not graded")
+        time.sleep(0.5)
+
+
+# --------------------------------------------------------------------------- one student
 
 # nbgrader gives up on a whole submission for these; say why in the grader's words.
 _KNOWN_FAILURES = {
     "DeadKernelError": "the notebook's kernel died (sys/os exit, a crash, or too much memory); not graded",
     "CellTimeoutError": "a cell ran past Execute.timeout or printed too much to be received; not graded",
 }
+
+# Runs before nbgrader in the same process (exec): ask the kernel to SIGKILL it when
+# the thread that started it dies, i.e. when the grading worker dies, and never start
+# if that has already happened.
+_DIE_WITH_PARENT = (
+    "import ctypes, os, signal, sys\n"
+    "ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG\n"
+    "if os.getppid() != int(sys.argv[1]):\n"
+    "    os._exit(70)\n"
+    "os.execv(sys.executable, [sys.executable, *sys.argv[2:]])\n"
+)
+
+# Local runs: the nbgrader processes running now, so that an interrupt can stop them.
+_running: set[subprocess.Popen] = set()
+_running_guard = threading.Lock()
 
 
 def _last_error_line(output: str) -> str:
@@ -59,81 +285,256 @@ def _last_error_line(output: str) -> str:
     return (errors or lines or ["nbgrader failed without a message"])[-1][:300]
 
 
-def grade_student(root: str, student: str, db_url: str | None = None) -> Outcome:
-    """Autograde one student's submission with nbgrader; never raises for a bad submission."""
+def _run_nbgrader(command: list[str], root: str, env: dict, lock_fd: int, on_start) -> tuple[int, str]:
+    process = subprocess.Popen(
+        [sys.executable, "-c", _DIE_WITH_PARENT, str(os.getpid()), *command],
+        cwd=root, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        start_new_session=True, pass_fds=(lock_fd,))
+    on_start(process.pid)
+    with _running_guard:
+        _running.add(process)
+    try:
+        output, _ = process.communicate()
+    finally:
+        with _running_guard:
+            _running.discard(process)
+        if process.poll() is None:  # this thread was interrupted: take nbgrader down too
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    return process.returncode, output
+
+
+def grade_student(root: str, student: str, db_url: str | None = None, env: dict | None = None,
+                  run: str | None = None) -> Outcome:
+    """Autograde one student's submission with nbgrader; never raises for a bad submission.
+
+    ``db_url`` and ``env`` come from the client, so that a worker grades into the
+    client's gradebook whatever its own environment says. Holds the student's lock
+    and records the attempt in the journal (``run`` names the class run).
+    """
     from .grading import nbgrader_env, read_notebook
 
+    started = time.perf_counter()
     # An unreadable notebook gets one clear line here rather than nbgrader's traceback.
     for notebook in sorted((Path(root) / "submitted" / student / ASSIGNMENT).glob("*.ipynb")):
         try:
             read_notebook(notebook)
         except CourseError as exc:
             return Outcome(student, False, 0.0, str(exc))
-    command = [sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT, "--force", f"--student={student}"]
+    environment = {**nbgrader_env(), **(env or {})}
+    command = ["-m", "nbgrader", "autograde", ASSIGNMENT, "--force", f"--student={student}"]
     if db_url:
         command.append(f"--db={db_url}")
-    started = time.perf_counter()
-    for attempt in range(2):
-        result = subprocess.run(command, cwd=root, env=nbgrader_env(), text=True,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        # A kernel that dies before it answers has run none of the student's code:
-        # that is the machine's doing (seen under heavy load), so try once more.
-        if result.returncode == 0 or "before replying to kernel_info" not in result.stdout:
-            break
-    seconds = time.perf_counter() - started
-    autograded = Path(root) / "autograded" / student / ASSIGNMENT
-    ok = result.returncode == 0 and autograded.is_dir()
-    return Outcome(student, ok, seconds, "" if ok else _last_error_line(result.stdout))
+        environment["NBGRADER_DB_URL"] = db_url
+    record = {"student": student, "attempt": uuid.uuid4().hex, "run": run, "host": socket.gethostname(),
+              "worker_pid": os.getpid(), "submission": submission_digest(Path(root), student)}
+    try:
+        with student_lock(Path(root), student, db_url) as lock_fd:
+            record["started"] = time.time()
 
+            def announce(pid: int) -> None:
+                record["nbgrader_pid"] = pid
+                _write_record(Path(root), record)
+
+            for _ in range(2):
+                returncode, output = _run_nbgrader(command, root, environment, lock_fd, announce)
+                # A kernel that dies before it answers has run none of the student's code:
+                # that is the machine's doing (seen under heavy load), so try once more.
+                if returncode == 0 or "before replying to kernel_info" not in output:
+                    break
+            autograded = Path(root) / "autograded" / student / ASSIGNMENT
+            ok = returncode == 0 and autograded.is_dir()
+            message = "" if ok else _last_error_line(output)
+            record.update(ended=time.time(), ok=ok, message=message)
+            _write_record(Path(root), record)
+    except (TimeoutError, OSError) as exc:
+        return Outcome(student, False, time.perf_counter() - started, str(exc).splitlines()[0][:300])
+    return Outcome(student, ok, time.perf_counter() - started, message)
+
+
+# --------------------------------------------------------------------------- the gradebook
+
+def safe_url(url: str) -> str:
+    """The gradebook URL without its password, for messages."""
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+
+
+def ensure_gradebook(root: Path, db_url: str) -> None:
+    """Make sure the gradebook knows the assignment, its notebooks and grade cells.
+
+    A new gradebook (SQLite or PostgreSQL) gets them from ``source/`` with
+    ``nbgrader generate_assignment`` into a scratch folder, so ``release/`` is not
+    touched. Raises one CourseError when that is impossible.
+    """
+    from .grading import nbgrader_env, run_nbgrader
+
+    sources = {p.stem for p in (Path(root) / "source" / ASSIGNMENT).glob("*.ipynb")}
+    # In a child with nbgrader's environment: a new gradebook runs `alembic` from PATH.
+    result = subprocess.run([sys.executable, "-c", _KNOWN_NOTEBOOKS, db_url, ASSIGNMENT], cwd=root,
+                            env=nbgrader_env(), text=True, capture_output=True)
+    try:
+        answer = json.loads(result.stdout.strip().splitlines()[-1])
+    except (IndexError, json.JSONDecodeError):
+        answer = {"error": (result.stderr.strip().splitlines() or ["no answer"])[-1]}
+    if "error" in answer:
+        raise CourseError(f"cannot open the gradebook {safe_url(db_url)} ({answer['error'][:200]}); "
+                          "check NBGRADER_DB_URL or nbgrader_config.py")
+    known = set(answer["known"])
+    if known and (not sources or sources <= known):
+        return
+    if not sources:
+        raise CourseError(f"the gradebook {safe_url(db_url)} does not know the assignment {ASSIGNMENT} and "
+                          f"there is no source/{ASSIGNMENT}/*.ipynb in {root} to record it from; run "
+                          f"`nbgrader generate_assignment {ASSIGNMENT}` where the source is")
+    print(f"[autograde] recording {ASSIGNMENT} from source/ in the gradebook {safe_url(db_url)} "
+          "(nbgrader generate_assignment; release/ is left as it is)", flush=True)
+    with tempfile.TemporaryDirectory(prefix="cnnviz-record-") as scratch:
+        run_nbgrader("generate_assignment", ASSIGNMENT, "--force", f"--db={db_url}",
+                     f"--CourseDirectory.release_directory={scratch}", root=Path(root), quiet=True)
+
+
+# Prints the assignment's notebooks the gradebook knows, or the first line of why it cannot be opened.
+_KNOWN_NOTEBOOKS = """
+import json, sys
+try:
+    from nbgrader.api import Gradebook, MissingEntry
+    with Gradebook(sys.argv[1]) as gradebook:
+        try:
+            known = [nb.name for nb in gradebook.find_assignment(sys.argv[2]).notebooks]
+        except MissingEntry:
+            known = []
+    print(json.dumps({"known": known}))
+except Exception as exc:
+    print(json.dumps({"error": (str(exc).strip().splitlines() or [type(exc).__name__])[0]}))
+"""
+
+
+# --------------------------------------------------------------------------- fan-out
 
 def autograde_class(root: Path = COURSE_ROOT, workers: int | None = None, scheduler: str | None = None,
-                    students: list[str] | None = None, db_url: str | None = None) -> list[Outcome]:
-    """Grade every submitted student (or ``students``) with ``workers`` nbgrader processes at once.
+                    students: list[str] | None = None, db_url: str | None = None,
+                    missing: bool = False) -> list[Outcome]:
+    """Grade every submitted student (or ``students``, or with ``missing`` only those
+    the journal has no successful grading of) with ``workers`` nbgrader processes at once.
 
-    With ``scheduler`` (``tcp://host:port``) the students are graded by that
-    Dask cluster's workers instead of local processes.
+    With ``scheduler`` (``tcp://host:port``) the students are graded by that Dask
+    cluster's workers instead of local processes. Raises SchedulerLost, after
+    printing who was and was not graded, when the scheduler goes away.
     """
+    from .grading import db_url as configured_db_url
+
     root = Path(root).resolve()
-    students = students if students is not None else submitted_students(root)
+    if students is None:
+        students = missing_students(root) if missing else submitted_students(root)
+        if missing and not students and submitted_students(root):
+            print(f"[autograde] every submission in {root / 'submitted'} is graded already; nothing to do")
+            return []
     if not students:
         raise CourseError(f"no submissions in {root / 'submitted'}: each student's notebook goes in "
                           f"submitted/<student>/{ASSIGNMENT}/")
-    workers = workers or os.cpu_count() or 1
+    db_url = db_url or configured_db_url(root)
+    ensure_gradebook(root, db_url)
+    workers = workers or default_workers()
+    run = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
     started = time.perf_counter()
-    outcomes = []
-    with tqdm(total=len(students), desc="autograding", unit="student") as bar:
-        for outcome in _fan_out(str(root), students, workers, scheduler, db_url):
-            outcomes.append(outcome)
-            bar.set_postfix_str(outcome.student[:20])
-            bar.update()
-            if not outcome.ok:
-                tqdm.write(f"[autograde] {outcome.student}: not graded: {outcome.message}")
+    outcomes: list[Outcome] = []
+    where = scheduler or f"{workers} local worker(s)"
+    try:
+        with tqdm(total=len(students), desc="autograding", unit="student") as bar:
+            for outcome in _fan_out(str(root), students, workers, scheduler, db_url, run):
+                outcomes.append(outcome)
+                bar.set_postfix_str(outcome.student[:20])
+                bar.update()
+                if not outcome.ok:
+                    tqdm.write(f"[autograde] {outcome.student}: not graded: {outcome.message}")
+    except SchedulerLost as lost:
+        _report_lost(root, students, outcomes, run, scheduler, str(lost))
+        raise SchedulerLost(f"lost the Dask scheduler {scheduler} ({lost}): "
+                            f"{len(students) - sum(o.ok for o in outcomes)} of {len(students)} students "
+                            "may still be ungraded; resume with `python -m cnnviz autograde --missing`",
+                            outcomes) from None
     elapsed = time.perf_counter() - started
     failed = [o for o in outcomes if not o.ok]
-    where = scheduler or f"{workers} local worker(s)"
     print(f"[autograde] graded {len(outcomes) - len(failed)}, failed {len(failed)}, "
           f"in {elapsed:.1f} s with {where}")
     return sorted(outcomes, key=lambda o: o.student)
 
 
-def _fan_out(root: str, students: list[str], workers: int, scheduler: str | None, db_url: str | None):
+def _report_lost(root: Path, students: list[str], outcomes: list[Outcome], run: str,
+                 scheduler: str, reason: str) -> None:
+    received = {o.student: o for o in outcomes}
+    # Students in flight when the scheduler went may still have finished on their worker.
+    finished = {r["student"]: r for r in read_journal(root) if r.get("run") == run and "ended" in r}
+    graded = sorted(s for s in students if (received[s].ok if s in received else finished.get(s, {}).get("ok")))
+    failed = sorted(s for s in students if s not in graded and (s in received or s in finished))
+    ungraded = sorted(set(students) - set(graded) - set(failed))
+    print(f"[autograde] lost the Dask scheduler {scheduler}: {reason}")
+    print(f"[autograde] graded {len(graded)}: {', '.join(graded) or '-'}")
+    print(f"[autograde] failed {len(failed)}: {', '.join(failed) or '-'}")
+    print(f"[autograde] not graded {len(ungraded)}: {', '.join(ungraded) or '-'}")
+    print("[autograde] resume with: python -m cnnviz autograde --missing "
+          "(grades only the students the journal in autograded/.journal/ has no grading of)")
+
+
+def _fan_out(root: str, students: list[str], workers: int, scheduler: str | None, db_url: str, run: str):
+    env = passed_env()
     if scheduler:
-        try:
-            from distributed import Client, as_completed as dask_completed
-        except ImportError:
-            raise CourseError("--scheduler needs Dask distributed: pip install 'distributed'") from None
-        try:
-            client = Client(scheduler, timeout="10s")
-        except OSError as exc:
-            raise CourseError(f"cannot reach the Dask scheduler at {scheduler} ({exc}); "
-                              "start one with `dask scheduler` or leave out --scheduler") from None
-        with client:
-            futures = client.map(grade_student, [root] * len(students), students,
-                                 [db_url] * len(students), pure=False)
-            for future in dask_completed(futures):
-                yield future.result()
+        yield from _fan_out_dask(root, students, scheduler, db_url, env, run)
         return
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(grade_student, root, student, db_url) for student in students]
+    pool = ThreadPoolExecutor(max_workers=workers)
+    try:
+        futures = [pool.submit(grade_student, root, student, db_url, env, run) for student in students]
         for future in as_completed(futures):
             yield future.result()
+    finally:
+        # On an interrupt, stop the queue and the graders running now (each in its own session).
+        pool.shutdown(wait=False, cancel_futures=True)
+        with _running_guard:
+            for process in _running:
+                if process.poll() is None:
+                    os.killpg(process.pid, signal.SIGKILL)
+        pool.shutdown(wait=True)
+
+
+def _fan_out_dask(root: str, students: list[str], scheduler: str, db_url: str, env: dict, run: str):
+    try:
+        from distributed import Client, as_completed as dask_completed
+        from distributed.client import FutureCancelledError
+        from distributed.comm.core import CommClosedError
+    except ImportError:
+        raise CourseError("--scheduler needs Dask distributed: pip install 'distributed'") from None
+    try:
+        client = Client(scheduler, timeout="10s")
+    except (OSError, TimeoutError) as exc:
+        raise CourseError(f"cannot reach the Dask scheduler at {scheduler} ({exc}); "
+                          "start one with `dask scheduler` or leave out --scheduler") from None
+    try:
+        # Only the iterator holds the futures: once a result is read the future is
+        # released, so Dask has no finished result to recompute when a worker dies.
+        pending, student_of = dask_completed(), {}
+        for student in students:
+            key = f"autograde-{run}-{student}"
+            student_of[key] = student
+            pending.add(client.submit(grade_student, root, student, db_url, env, run, key=key, pure=False))
+        for future in pending:
+            try:
+                outcome = future.result()
+            except (FutureCancelledError, CommClosedError, OSError) as exc:
+                # We cancel nothing ourselves: a cancelled task means the scheduler is gone.
+                raise SchedulerLost(_reason(exc), []) from None
+            except Exception as exc:  # KilledWorker (the task took its workers down), or a task error
+                outcome = Outcome(student_of[future.key], False, 0.0, _reason(exc))
+            future.release()
+            del future
+            yield outcome
+    finally:
+        try:
+            client.close(timeout=5)
+        except Exception:  # closing a client whose scheduler is gone may itself fail; nothing to keep
+            pass
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}"[:200] if text else type(exc).__name__
+

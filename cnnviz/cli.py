@@ -113,8 +113,14 @@ def cmd_lab(args) -> int:
 def cmd_autograde(args) -> int:
     from . import classgrade
 
-    outcomes = classgrade.autograde_class(Path(args.course_dir), workers=args.workers, scheduler=args.scheduler)
-    return 0 if outcomes else 2
+    try:
+        outcomes = classgrade.autograde_class(Path(args.course_dir), workers=args.workers,
+                                              scheduler=args.scheduler, missing=args.missing)
+    except classgrade.SchedulerLost as lost:
+        print(f"error: {lost}", file=sys.stderr)
+        return 3
+    # 1: the class was graded, but some students could not be (each got its line above).
+    return 1 if any(not o.ok for o in outcomes) else 0
 
 
 def cmd_jail_check(args) -> int:
@@ -158,9 +164,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_grade)
 
     p = sub.add_parser("autograde", help="autograde every submitted student, several at once")
-    p.add_argument("--workers", type=int, default=None, help="nbgrader processes at once (default: cores)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="nbgrader processes at once (default: one per core, as many as the free memory holds)")
     p.add_argument("--scheduler", default=None, help="address of a Dask scheduler, e.g. tcp://10.0.0.5:8786")
-    p.add_argument("--course-dir", default=".", help="the course root, where nbgrader_config.py is (default: here)")
+    p.add_argument("--missing", action="store_true",
+                   help="grade only the students without a successful grading of their current submission "
+                        "(resumes a run that was cut off)")
+    p.add_argument("--course-dir", default=str(COURSE_ROOT), help="the course root (default: this course)")
     p.set_defaults(func=cmd_autograde)
 
     p = sub.add_parser("jail-check", help="start a jailed probe and print what the grading jail isolates")
