@@ -176,5 +176,8 @@ def test_feedback_shows_the_failed_checks_message_but_no_hidden_test_code(tmp_pa
     shown = re.sub(r"(?is)<style\b.*?</style>", "", html)
     assert "colour range other than the instructions give" in shown, \
         "the feedback does not show the failed check's message ('... colour range other than the instructions give ...')"
+    # The summary names each step with its points (cnnviz.feedback), not twenty "Test cell" entries.
+    assert "6. 커널 그림 / the kernel grid</a> (0.0 / 5.0)" in shown, "the summary does not name the lost step"
+    assert "Test cell" not in shown
     for secret in ("BEGIN HIDDEN TESTS", "check_hidden", "Traceback"):
         assert secret not in shown, f"the feedback shows {secret!r}: hidden test code reaches the student"
