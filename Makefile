@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export MPLBACKEND ?= Agg
 
-.PHONY: help install data checkpoint train release lab demo test test-slow test-e2e test-all info
+.PHONY: help install data checkpoint train release lab demo test test-slow test-e2e test-all info hub hub-stop student-package test-hub
 
 help:
 	@echo "make demo       run the instructor's loop on the course (prepare data, check the checkpoint, ...)"
@@ -62,7 +62,7 @@ demo: checkpoint
 	@# Autograding confines each submission's kernel with bubblewrap (see cnnviz/sandbox.py).
 	@command -v bwrap >/dev/null || { echo "==> installing bubblewrap"; apt-get install -y -q bubblewrap >/dev/null; } \
 		|| { echo "error: install bubblewrap (sudo apt-get install bubblewrap), or run with CNNVIZ_SANDBOX=0"; exit 2; }
-	@echo "==> the instructor's loop on the demo class"
+	@echo "==> the instructor's loop on a demo class, in its own scratch course under demo/"
 	$(PY) -m cnnviz demo
 
 test: data
@@ -76,6 +76,26 @@ test-slow: data
 test-e2e: data
 	@echo "==> JupyterLab in headless Chromium (needs: apt-get install chromium)"
 	$(PY) -m pytest -m e2e
+
+# A JupyterHub for the class on 127.0.0.1 (cnnviz/hub.py): accounts, exchange, students'
+# environment, the instructor's course. As root; idempotent; `make hub-stop` stops it.
+hub: data
+	@$(PY) -c "import jupyterhub" 2>/dev/null || { echo "==> installing JupyterHub (pinned in pyproject.toml)"; \
+		$(PY) -m pip install -q -e '.[hub]'; }
+	@echo "==> JupyterHub for the course on 127.0.0.1"
+	$(PY) -m cnnviz hub start
+
+hub-stop: $(STAMP)
+	$(PY) -m cnnviz hub stop
+
+# The students' side: build/student/cnnviz_student-*.whl (the visible checks only).
+student-package: $(STAMP)
+	$(PY) -m cnnviz student-package
+
+# The whole class loop in the browser on a real hub (instructor, student1, student2).
+test-hub: hub
+	@echo "==> the class loop on the hub in headless Chromium"
+	$(PY) -m pytest -m hub -p no:cacheprovider
 
 test-all: data
 	$(PY) -m pytest

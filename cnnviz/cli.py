@@ -96,9 +96,9 @@ def cmd_grade(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from . import grading
+    from . import demo
 
-    grading.demo()
+    demo.demo()
     return 0
 
 
@@ -107,6 +107,26 @@ def cmd_lab(args) -> int:
 
     extra = [a for a in args.jupyter_args if a != "--"]
     lab.run(Path(args.course_dir), extra)
+    return 0
+
+
+def cmd_hub(args) -> int:
+    from . import hub
+
+    if args.action == "start":
+        hub.up()
+    else:
+        hub.down()
+    return 0
+
+
+def cmd_student_package(args) -> int:
+    from . import student_package
+
+    if args.folder:
+        print(f"[student] a folder to hand out: {student_package.student_folder(Path(args.folder))}")
+    else:
+        print(f"[student] wrote {student_package.build_wheel(Path(args.dist))}")
     return 0
 
 
@@ -181,7 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("release", help="regenerate release/ and solutions/ from source/ with nbgrader")
     p.set_defaults(func=cmd_release)
 
-    p = sub.add_parser("demo", help="the instructor's whole loop on the demo class")
+    p = sub.add_parser("demo", help="the instructor's whole loop on a demo class, in its own scratch course under demo/")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("lab", help="JupyterLab with nbgrader's extensions and inline figures (`make lab`)")
@@ -189,6 +209,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("jupyter_args", nargs=argparse.REMAINDER,
                    help="after `--`: more options for `jupyter lab`, e.g. -- --port=8899")
     p.set_defaults(func=cmd_lab)
+
+    p = sub.add_parser("hub", help="a JupyterHub for the class on 127.0.0.1 (`make hub`, `make hub-stop`; as root)")
+    p.add_argument("action", choices=["start", "stop"])
+    p.set_defaults(func=cmd_hub)
+
+    p = sub.add_parser("student-package", help="the students' side: the cnnviz-student wheel, or a folder to hand out")
+    p.add_argument("--dist", default=str(COURSE_ROOT / "build" / "student"), help="where the wheel goes")
+    p.add_argument("--folder", default=None, help="instead: write the release with the checks into this new folder")
+    p.set_defaults(func=cmd_student_package)
 
     p = sub.add_parser("info", help="print what the course holds")
     p.set_defaults(func=cmd_info)
