@@ -64,10 +64,6 @@ from cnnviz.nbgrader_plugins import ShortTracebacks  # noqa: E402
 
 c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, ShortTracebacks, CSSHTMLHeaderPreprocessor]
 
-# Releasing feedback goes on past a student whose feedback folder is incomplete (one line for
-# them) instead of stopping the whole class with a traceback (cnnviz/exchange.py).
-c.ExchangeFactory.release_feedback = "cnnviz.exchange.ReleaseFeedbackPerStudent"
-
 # Autograding runs each submission's kernel in the grading jail (cnnviz/jail.py): an
 # unprivileged uid without capabilities, its own namespaces and no network, nothing of
 # the course but the assignment's files, a cgroup for the whole process tree. However
@@ -79,16 +75,21 @@ c.JailedKernelManager.process_limit = 512  # processes and threads
 c.JailedKernelManager.cpu_limit = 1.0  # cores
 c.JailedKernelManager.home_size_mb = 256  # its only writable folders: home and /tmp
 c.JailedKernelManager.tmp_size_mb = 256
+# Intake (cnnviz/intake.py): before nbgrader copies a submission (following links, as the
+# grader), it is reduced to its notebook and the assignment's files; links, devices, FIFOs,
+# extra or oversized files go to quarantine/ in the course root, with one line per student.
+c.Autograde.pre_convert_hook = "cnnviz.intake.reduce_submission"
 from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput, SaveAutoGrades,
 )
 
-from cnnviz.nbgrader_plugins import JailedExecute, TamperScan  # noqa: E402
+from cnnviz.nbgrader_plugins import FlagForReview, JailedExecute  # noqa: E402
 
-# TamperScan: a submission whose own code reaches into the grader (redefines the
-# checks, patches numpy or keras, ...) gets no automatic points (cnnviz/guard.py).
+# FlagForReview (cnnviz/guard.py), after the grades are saved: lines of a student's own code
+# that reach for the grader (frames, sys.modules, exec, processes, secrets, ...) are named in
+# the formgrader for an instructor's review; it never changes a score.
 c.Autograde.autograde_preprocessors = [
-    JailedExecute, TamperScan, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
-    SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
+    JailedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+    SaveAutoGrades, FlagForReview, AssignLatePenalties, CheckCellMetadata,
 ]

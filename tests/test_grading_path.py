@@ -1,0 +1,60 @@
+"""Plain ``nbgrader autograde`` (README step 4) grades through the course's policy:
+intake, the jail and the review flag all come from nbgrader_config.py, not from a command's environment."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+from toycourse import NOTEBOOK, submit_answer
+
+from cnnviz import ASSIGNMENT, grading
+
+pytestmark = pytest.mark.slow
+
+
+def plain_nbgrader_autograde(course):
+    """``nbgrader autograde`` as an instructor types it: the grader's environment as it is."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CNNVIZ_", "JUPYTER_"))}
+    env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), env.get("PATH", "")])
+    return subprocess.run([sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT, "--force"],
+                          cwd=course, env=env, text=True, capture_output=True, timeout=900)
+
+
+def test_plain_nbgrader_autograde_reduces_jails_and_flags(toy_course):
+    course = toy_course
+    submit_answer(course, "alice", "x = 1")
+    # mallory: a link to the gradebook beside a notebook whose answer reads IPython's history.
+    mallory = submit_answer(course, "mallory", "x = 1\nprint(len(In))").parent
+    (mallory / "gradebook.db").symlink_to(course / "gradebook.db")
+    (mallory / "cnnviz").mkdir()
+    (mallory / "cnnviz" / "__init__.py").write_text("raise SystemExit('imported outside the jail')")
+    # eve: the notebook itself is a link to alice's.
+    eve = course / "submitted" / "eve" / ASSIGNMENT
+    eve.mkdir(parents=True)
+    (eve / NOTEBOOK).symlink_to(course / "submitted" / "alice" / ASSIGNMENT / NOTEBOOK)
+
+    result = plain_nbgrader_autograde(course)
+    output = result.stdout + result.stderr
+    scores = grading.read_scores(course)
+    assert scores["alice"] == {"test_x": 1.0, "test_y": 1.0}, output[-3000:]
+    assert scores["mallory"] == {"test_x": 1.0, "test_y": 1.0}, "the review flag must not change a score"
+    assert "eve" not in scores or not any(scores["eve"].values()), "a linked notebook must not be graded"
+    assert any("[intake] eve" in line and "symbolic link" in line for line in output.splitlines()), output[-3000:]
+    assert any("[intake] mallory" in line and "gradebook.db (a symbolic link)" in line
+               for line in output.splitlines()), output[-3000:]
+
+    autograded = course / "autograded" / "mallory" / ASSIGNMENT
+    assert sorted(p.name for p in autograded.iterdir()) == [NOTEBOOK], "only the notebook may be copied"
+    assert (course / "quarantine" / "mallory").is_dir()
+
+    from nbgrader.api import Gradebook
+
+    with Gradebook(grading.db_url(course)) as gradebook:
+        notebook = gradebook.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, "mallory")
+        comments = {c.name: c.auto_comment or "" for c in notebook.comments}
+        flags = {g.name: g.needs_manual_grade for g in notebook.grades}
+        honest = gradebook.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, "alice")
+        assert not any(g.needs_manual_grade for g in honest.grades), "an honest submission was flagged"
+    assert "print(len(In))" in comments["answer"] and " / " in comments["answer"], comments
+    assert flags["test_x"] and not flags["test_y"], f"the flagged step's test cell needs review: {flags}"
