@@ -64,6 +64,10 @@ from cnnviz.nbgrader_plugins import ShortTracebacks  # noqa: E402
 
 c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, ShortTracebacks, CSSHTMLHeaderPreprocessor]
 
+# Releasing feedback goes on past a student whose feedback folder is incomplete (one line for
+# them) instead of stopping the whole class with a traceback (cnnviz/exchange.py).
+c.ExchangeFactory.release_feedback = "cnnviz.exchange.ReleaseFeedbackPerStudent"
+
 # Autograding runs each submission's kernel in the grading jail (cnnviz/jail.py): an
 # unprivileged uid without capabilities, its own namespaces and no network, nothing of
 # the course but the assignment's files, a cgroup for the whole process tree. However
