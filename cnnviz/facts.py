@@ -474,7 +474,9 @@ def _hint_allows(hint, value) -> bool:
         (item,) = typing.get_args(hint) or (typing.Any,)
         return isinstance(value, list) and all(_hint_allows(item, v) for v in value)
     if hint is tuple:
-        return isinstance(value, tuple)
+        # Every tuple of the records holds sizes, coordinates or limits: numbers, or None for an unknown size.
+        return isinstance(value, tuple) and all(
+            v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in value)
     if hint is float:
         return isinstance(value, (int, float)) and not isinstance(value, bool)
     if hint is int:
@@ -492,6 +494,9 @@ def _from_plain(node, arrays, depth: int = 0):
         hints = typing.get_type_hints(cls)
         fields = {f.name for f in dataclasses.fields(cls)}
         _expect(set(node["fields"]) <= fields, f"unknown fields in {cls.__name__}")
+        required = {f.name for f in dataclasses.fields(cls)
+                    if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
+        _expect(required <= set(node["fields"]), f"missing fields in {cls.__name__}")
         values = {}
         for name, raw in node["fields"].items():
             value = _from_plain(raw, arrays, depth + 1)
