@@ -36,12 +36,8 @@ from . import CHECKPOINT_NAME, checks, facts
 from .facts import Fact, Layer, Missing, Model, Value
 
 DENSE_LAYERS = [(100, "sigmoid"), (10, "softmax")]
-STAGE_NAMES = {
-    "conv1": ("첫 번째 합성곱 층", "the first convolution layer"),
-    "pool1": ("첫 번째 풀링 층", "the first pooling layer"),
-    "conv2": ("두 번째 합성곱 층", "the second convolution layer"),
-    "pool2": ("두 번째 풀링 층", "the second pooling layer"),
-}
+CONV_NAMES = {1: ("첫 번째 합성곱 층", "the first convolution layer"),
+              2: ("두 번째 합성곱 층", "the second convolution layer")}
 
 
 @dataclass(frozen=True)
@@ -478,28 +474,34 @@ def _acti_visible(name: str, conv_index: int, shape: tuple):
     return visible
 
 
-def _acti_hidden(name: str, stage: str):
+def acti_stage(acti: Fact, refs) -> int | None:
+    """Index of the CNN layer whose output the model ``acti`` gives, judged by its output on the probe."""
+    out = acti.probe_output if isinstance(acti, Model) else None
+    if out is None:
+        return None
+    for index, want in enumerate(refs.stage_outputs(facts.probe_input())):
+        if want.shape == out.shape and np.allclose(out, want, atol=1e-4, rtol=1e-4):
+            return index
+    return None
+
+
+def _acti_hidden(name: str, conv_number: int):
     def hidden(found, refs, earlier):
         acti = found[name]
-        out = acti.probe_output
-        stages = refs.stage_outputs(facts.probe_input())
-        want = dict(stages)[stage]
-        if out is not None and out.shape == want.shape and np.allclose(out, want, atol=1e-4, rtol=1e-4):
-            return
-        other = next((s for s, o in stages if out is not None and o.shape == out.shape
-                      and np.allclose(out, o, atol=1e-4, rtol=1e-4)), None)
-        wanted_ko, wanted_en = STAGE_NAMES[stage]
-        if other is not None:
-            found_ko, found_en = STAGE_NAMES[other]
+        stage, wanted = acti_stage(acti, refs), refs.conv_index(conv_number)
+        wanted_ko, wanted_en = CONV_NAMES[conv_number]
+        if stage is not None and stage != wanted:
+            layer = refs.layer_classes[stage]
             checks.fail(
-                f"`{name}` 모델이 {found_ko}에서 끝납니다. 이 단계는 {wanted_ko}까지입니다. "
+                f"`{name}` 모델이 `model.layers[{stage}]` 층(`{layer}`)에서 끝납니다. 이 단계는 {wanted_ko}까지입니다. "
                 "`model.layers`에서 어느 층의 출력을 썼는지 확인하세요.",
-                f"{name} ends at {found_en}, but this step ends at {wanted_en}. "
+                f"{name} ends at model.layers[{stage}] ({layer}), but this step ends at {wanted_en}. "
                 "Check which layer of model.layers you take the output of.",
             )
-        checks.fail(
-            f"`{name}` 모델의 출력이 {wanted_ko}의 출력과 다릅니다. "
-            "`model.inputs`에서 시작해 그 층의 출력에서 끝나는지 확인하세요.",
+        checks.check(
+            stage == wanted,
+            f"`{name}` 모델의 출력이 {wanted_ko}의 출력과 다릅니다. `model.inputs`에서 시작해 그 층의 출력에서 "
+            "끝나는지 확인하세요.",
             f"the output of {name} is not that of {wanted_en}. Check that it starts at model.inputs "
             "and ends at that layer's output.",
         )
@@ -508,7 +510,7 @@ def _acti_hidden(name: str, stage: str):
 
 
 _step("test_conv_acti", "첫 번째 합성곱 층까지의 모델", "the model up to the first convolution layer",
-      "conv_acti", "model")((_acti_visible("conv_acti", 0, (None, 28, 28, 32)), _acti_hidden("conv_acti", "conv1")))
+      "conv_acti", "model")((_acti_visible("conv_acti", 0, (None, 28, 28, 32)), _acti_hidden("conv_acti", 1)))
 
 
 # --------------------------------------------------------------------------- section 4: feature maps
@@ -566,15 +568,18 @@ def _sample_batch_hidden(found, refs, earlier):
 _step("test_sample_batch", "샘플 배치", "the sample batch", "sample_batch")((_sample_batch_visible, _sample_batch_hidden))
 
 
-def _maps_visible(name: str, channels: int, size: int):
+def _maps_visible(name: str, acti_name: str, channels: int, size: int):
     def visible(found):
         checks.require(found, name)
         array = checks.numbers(found[name], name)
+        acti = found.get(acti_name)
+        # Error carried forward: the shape the student's own model gives, if it gives one.
+        own = acti.probe_output.shape if isinstance(acti, Model) and acti.probe_output is not None else None
         checks.check(
-            array.shape == (1, size, size, channels),
+            array.shape == (own or (1, size, size, channels)),
             f"`{name}` 배열의 모양이 맞지 않습니다(지금은 {checks._dims(array.shape)}). "
-            "어느 모델에 무엇을 넣었는지 확인하세요.",
-            f"{name} is not the right shape ({checks._dims(array.shape)}): check which model you run on what.",
+            f"`{acti_name}` 모델에 `sample_batch` 배열을 넣어 얻었는지 확인하세요.",
+            f"{name} is not the right shape ({checks._dims(array.shape)}): run {acti_name} on sample_batch.",
         )
 
     return visible
@@ -587,24 +592,26 @@ def _own_batch(found) -> tuple[np.ndarray | None, bool]:
     return None, False
 
 
-def _maps_hidden(name: str, conv_number: int, model_name: str):
+def _maps_hidden(name: str, conv_number: int, acti_name: str):
     def hidden(found, refs, earlier):
         batch, own = _own_batch(found)
-        expected = refs.feature_maps(conv_number, batch if own else None)
-        ko, en = STAGE_NAMES[f"conv{conv_number}"]
+        # Error carried forward: the output of the layer the student's own model ends at
+        # (known from its output on the probe), on the student's own batch.
+        stage = acti_stage(found.get(acti_name, Missing()), refs)
+        stage = refs.conv_index(conv_number) if stage is None else stage
+        expected = refs.stage_outputs(batch if own else refs.sample_batch())[stage]
         with _judged_on(own, "sample_batch", "test_sample_batch"):
             checks.assert_array_close(
                 found[name], expected, name,
-                f"`sample_batch` 배열을 넣은 {ko} 출력인지, `{model_name}` 모델에 `sample_batch` 배열을 넣었는지 "
-                "확인하세요.",
-                f"It should be the output of {en} for sample_batch: run {model_name} on sample_batch.",
+                f"`{acti_name}` 모델에 `sample_batch` 배열을 넣어 얻은 출력인지 확인하세요.",
+                f"It should be the output of {acti_name} for sample_batch.",
                 atol=1e-4)
 
     return hidden
 
 
 _step("test_feature_maps_1", "첫 번째 층의 특성 맵", "the first layer's feature maps",
-      "feature_maps_1", "sample_batch")((_maps_visible("feature_maps_1", 32, 28),
+      "feature_maps_1", "sample_batch", "conv_acti")((_maps_visible("feature_maps_1", "conv_acti", 32, 28),
                                          _maps_hidden("feature_maps_1", 1, "conv_acti")))
 
 
@@ -637,10 +644,10 @@ _step("test_feature_grid_1", "첫 번째 층 특성 맵 그림", "the first laye
       "feature_fig_1", "feature_maps_1")(_map_grid("feature_fig_1", "feature_maps_1", 1, 4, 8))
 
 _step("test_conv2_acti", "두 번째 합성곱 층까지의 모델", "the model up to the second convolution layer",
-      "conv2_acti", "model")((_acti_visible("conv2_acti", 2, (None, 14, 14, 64)), _acti_hidden("conv2_acti", "conv2")))
+      "conv2_acti", "model")((_acti_visible("conv2_acti", 2, (None, 14, 14, 64)), _acti_hidden("conv2_acti", 2)))
 
 _step("test_feature_maps_2", "두 번째 층의 특성 맵", "the second layer's feature maps",
-      "feature_maps_2", "sample_batch")((_maps_visible("feature_maps_2", 64, 14),
+      "feature_maps_2", "sample_batch", "conv2_acti")((_maps_visible("feature_maps_2", "conv2_acti", 64, 14),
                                          _maps_hidden("feature_maps_2", 2, "conv2_acti")))
 
 _step("test_feature_grid_2", "두 번째 층 특성 맵 그림", "the second layer's feature-map grid",

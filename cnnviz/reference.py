@@ -6,10 +6,10 @@ references in its own process, never from the student's objects, and keeps
 them in a cache keyed by the checkpoint's sha256 (``~/.cache/cnnviz``), so a
 class loads Keras for them once, not once per student.
 
-The lesson's feature maps are the outputs of the CNN's first layers on an
-input. The grader needs them for the student's own ``sample_batch`` as well
-as for the fixed probe, so they are computed here with NumPy from the
-cached weights (``conv_output``), which agrees with Keras to about 1e-6.
+The lesson's feature maps are the outputs of the CNN's layers on an input.
+The grader needs them for the student's own ``sample_batch`` as well as for
+the fixed probe, so the CNN's forward pass is computed here with NumPy from
+the cached weights (``stage_outputs``), which agrees with Keras to about 1e-6.
 """
 
 from __future__ import annotations
@@ -28,58 +28,93 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from . import CHECKPOINT_NAME, CourseError, facts
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
+# The layers the NumPy forward pass knows, with the activations it applies.
+ACTIVATIONS = {
+    "relu": lambda x: np.maximum(x, 0.0),
+    "softmax": lambda x: np.exp(x - x.max(axis=-1, keepdims=True))
+    / np.exp(x - x.max(axis=-1, keepdims=True)).sum(axis=-1, keepdims=True),
+    "linear": lambda x: x,
+}
+
+
+@dataclass(frozen=True)
+class LayerWeights:
+    """One layer of the checkpoint as the forward pass needs it."""
+
+    class_name: str
+    activation: str  # "" for layers without one
+    weights: tuple[np.ndarray, ...]
 
 
 @dataclass(frozen=True)
 class References:
     """What the checks compare with, read from one checkpoint and the data files."""
 
-    layer_classes: tuple[str, ...]
+    layers: tuple[LayerWeights, ...]
     weights_digest: str
-    conv_kernels: tuple[np.ndarray, ...]  # one per Conv2D layer, in order
-    conv_biases: tuple[np.ndarray, ...]
     train_image: np.ndarray  # training image 0 as stored (uint8, 28 x 28)
+
+    @property
+    def layer_classes(self) -> tuple[str, ...]:
+        """The checkpoint's layer classes, in order."""
+        return tuple(layer.class_name for layer in self.layers)
+
+    def conv_index(self, conv_number: int) -> int:
+        """Index in ``model.layers`` of the ``conv_number``-th Conv2D layer (1-based)."""
+        return [i for i, layer in enumerate(self.layers) if layer.class_name == "Conv2D"][conv_number - 1]
 
     @property
     def kernel(self) -> np.ndarray:
         """The first Conv2D layer's kernel, (3, 3, 1, 32)."""
-        return self.conv_kernels[0]
+        return self.layers[self.conv_index(1)].weights[0]
 
     @property
     def bias(self) -> np.ndarray:
         """The first Conv2D layer's bias, (32,)."""
-        return self.conv_biases[0]
+        return self.layers[self.conv_index(1)].weights[1]
 
     def sample_batch(self) -> np.ndarray:
         """The lesson's input: training image 0 as a (1, 28, 28, 1) batch scaled to 0-1."""
         return (self.train_image.reshape(1, 28, 28, 1) / 255.0).astype(np.float32)
 
-    def stage_outputs(self, batch: np.ndarray) -> list[tuple[str, np.ndarray]]:
-        """The CNN's stages on ``batch``: (name, output) for conv 1, pool 1, conv 2, pool 2."""
-        stages = []
+    def stage_outputs(self, batch: np.ndarray) -> list[np.ndarray]:
+        """The output of every layer of the CNN on ``batch`` (inference: dropout passes through)."""
+        outputs = []
         x = np.asarray(batch, dtype=np.float64)
-        for number, (kernel, bias) in enumerate(zip(self.conv_kernels[:2], self.conv_biases[:2]), start=1):
-            x = conv_output(x, kernel, bias)
-            stages.append((f"conv{number}", x))
-            x = max_pool(x)
-            stages.append((f"pool{number}", x))
-        return stages
+        for layer in self.layers:
+            x = layer_output(layer, x)
+            outputs.append(x)
+        return outputs
 
     def feature_maps(self, conv_number: int, batch: np.ndarray | None = None) -> np.ndarray:
         """Output of the ``conv_number``-th Conv2D layer (1-based) on ``batch`` (default: the lesson's sample)."""
         batch = self.sample_batch() if batch is None else batch
-        return dict(self.stage_outputs(batch))[f"conv{conv_number}"]
+        return self.stage_outputs(batch)[self.conv_index(conv_number)]
+
+
+def layer_output(layer: LayerWeights, x: np.ndarray) -> np.ndarray:
+    """One layer of the CNN on ``x``, as Keras computes it at inference."""
+    if layer.class_name == "Conv2D":
+        x = conv_output(x, *layer.weights)
+    elif layer.class_name == "MaxPooling2D":
+        return max_pool(x)
+    elif layer.class_name == "Flatten":
+        return x.reshape(x.shape[0], -1)
+    elif layer.class_name == "Dense":
+        x = x @ layer.weights[0].astype(np.float64) + layer.weights[1]
+    elif layer.class_name == "Dropout":
+        return x
+    return ACTIVATIONS[layer.activation](x)
 
 
 def conv_output(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray) -> np.ndarray:
-    """A Conv2D layer with 'same' padding, stride 1 and ReLU, as Keras computes it."""
+    """A Conv2D layer with 'same' padding and stride 1, before its activation."""
     kh, kw = kernel.shape[:2]
     top, left = (kh - 1) // 2, (kw - 1) // 2
     padded = np.pad(x, ((0, 0), (top, kh - 1 - top), (left, kw - 1 - left), (0, 0)))
     windows = sliding_window_view(padded, (kh, kw), axis=(1, 2))  # (N, H, W, C, kh, kw)
-    out = np.einsum("nhwcij,ijcf->nhwf", windows, kernel.astype(np.float64), optimize=True) + bias
-    return np.maximum(out, 0.0)
+    return np.einsum("nhwcij,ijcf->nhwf", windows, kernel.astype(np.float64), optimize=True) + bias
 
 
 def max_pool(x: np.ndarray) -> np.ndarray:
@@ -128,17 +163,21 @@ def _compute(checkpoint: Path) -> References:
 
     with preserved_random_state():
         model = keras.models.load_model(checkpoint, compile=False)
-    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
-    for layer in convs[:2]:
-        if layer.padding != "same" or layer.strides != (1, 1) or layer.activation.__name__ != "relu":
-            raise CourseError(f"{checkpoint}: the lesson's convolution layers use 'same' padding, stride 1 "
-                              "and ReLU; retrain it with `python -m cnnviz train`")
-    weights = [keras.ops.convert_to_numpy(w) for w in model.weights]
+    layers = []
+    for layer in model.layers:
+        name = type(layer).__name__
+        activation = getattr(getattr(layer, "activation", None), "__name__", "")
+        supported = {"Conv2D", "MaxPooling2D", "Flatten", "Dense", "Dropout"}
+        if (name not in supported or (activation and activation not in ACTIVATIONS)
+                or (name == "Conv2D" and (layer.padding != "same" or tuple(layer.strides) != (1, 1)))
+                or (name == "MaxPooling2D" and tuple(layer.pool_size) != (2, 2))):
+            raise CourseError(f"{checkpoint}: layer {layer.name} ({name}) is not of the lesson's CNN "
+                              "(chapter 8-2's architecture); retrain it with `python -m cnnviz train`")
+        weights = tuple(keras.ops.convert_to_numpy(w) for w in layer.weights)
+        layers.append(LayerWeights(name, activation, weights))
     return References(
-        layer_classes=tuple(type(layer).__name__ for layer in model.layers),
-        weights_digest=facts.weights_digest(weights),
-        conv_kernels=tuple(keras.ops.convert_to_numpy(layer.kernel) for layer in convs),
-        conv_biases=tuple(keras.ops.convert_to_numpy(layer.bias) for layer in convs),
+        layers=tuple(layers),
+        weights_digest=facts.weights_digest([keras.ops.convert_to_numpy(w) for w in model.weights]),
         train_image=train_image_zero(),
     )
 
@@ -146,9 +185,11 @@ def _compute(checkpoint: Path) -> References:
 def _save(refs: References, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     arrays = {"train_image": refs.train_image}
-    for i, (kernel, bias) in enumerate(zip(refs.conv_kernels, refs.conv_biases)):
-        arrays[f"kernel{i}"], arrays[f"bias{i}"] = kernel, bias
-    meta = np.array([CACHE_VERSION, refs.weights_digest, *refs.layer_classes])
+    for i, layer in enumerate(refs.layers):
+        for j, weight in enumerate(layer.weights):
+            arrays[f"w{i}_{j}"] = weight
+    meta = np.array([str(CACHE_VERSION), refs.weights_digest,
+                     *(f"{layer.class_name}:{layer.activation}:{len(layer.weights)}" for layer in refs.layers)])
     # Written to a temporary name and renamed: graders working in parallel never read half a file.
     with tempfile.NamedTemporaryFile(dir=target.parent, suffix=".npz", delete=False) as handle:
         np.savez(handle, meta=meta, **arrays)
@@ -161,14 +202,11 @@ def _load(path: Path) -> References | None:
             meta = [str(v) for v in archive["meta"]]
             if meta[0] != str(CACHE_VERSION):
                 return None
-            count = sum(1 for name in archive.files if name.startswith("kernel"))
-            return References(
-                layer_classes=tuple(meta[2:]),
-                weights_digest=meta[1],
-                conv_kernels=tuple(archive[f"kernel{i}"] for i in range(count)),
-                conv_biases=tuple(archive[f"bias{i}"] for i in range(count)),
-                train_image=archive["train_image"],
-            )
+            layers = []
+            for i, entry in enumerate(meta[2:]):
+                name, activation, count = entry.split(":")
+                layers.append(LayerWeights(name, activation, tuple(archive[f"w{i}_{j}"] for j in range(int(count)))))
+            return References(layers=tuple(layers), weights_digest=meta[1], train_image=archive["train_image"])
     except (OSError, KeyError, ValueError, IndexError):
         return None  # absent or damaged: computed again
 
