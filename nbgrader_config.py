@@ -62,7 +62,14 @@ from nbgrader.preprocessors import ClearHiddenTests, GetGrades  # noqa: E402
 
 from cnnviz.nbgrader_plugins import ShortTracebacks  # noqa: E402
 
-c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, ShortTracebacks, CSSHTMLHeaderPreprocessor]
+from cnnviz import feedback  # noqa: E402
+
+# Steps named in the page's summary, messages that wrap, figures that fit (cnnviz/feedback.py).
+c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, ShortTracebacks, feedback.StepTitles,
+                                    CSSHTMLHeaderPreprocessor]
+c.HTMLExporter.template_name = feedback.TEMPLATE_NAME
+c.HTMLExporter.template_file = feedback.TEMPLATE_FILE
+c.HTMLExporter.extra_template_basedirs = [feedback.nbgrader_templates(), str(feedback.TEMPLATES)]
 
 # Releasing feedback goes on past a student whose feedback folder is incomplete (one line for
 # them) instead of stopping the whole class with a traceback (cnnviz/exchange.py).
@@ -93,7 +100,12 @@ from cnnviz.nbgrader_plugins import FlagForReview, JailedExecute  # noqa: E402
 # FlagForReview (cnnviz/guard.py), after the grades are saved: lines of a student's own code
 # that reach for the grader (frames, sys.modules, exec, processes, secrets, ...) are named in
 # the formgrader for an instructor's review; it never changes a score.
+# PrepareJailRun and TrustedChecks (cnnviz/trusted.py): the hidden tests never enter the
+# kernel; each test cell hands its values over as plain data, and its points come only from
+# the lesson's checks (cnnviz/lesson.py) run here, in nbgrader's own process.
+from cnnviz.trusted import PrepareJailRun, TrustedChecks  # noqa: E402
+
 c.Autograde.autograde_preprocessors = [
-    JailedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+    PrepareJailRun, JailedExecute, TrustedChecks, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
     SaveAutoGrades, FlagForReview, AssignLatePenalties, CheckCellMetadata,
 ]
