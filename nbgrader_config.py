@@ -64,9 +64,10 @@ from cnnviz.nbgrader_plugins import ShortTracebacks  # noqa: E402
 
 from cnnviz import feedback  # noqa: E402
 
-# Steps named in the page's summary, messages that wrap, figures that fit (cnnviz/feedback.py).
+# Steps named in the page's summary, messages that wrap, figures that fit, formulas drawn
+# without internet (cnnviz/feedback.py).
 c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, ShortTracebacks, feedback.StepTitles,
-                                    CSSHTMLHeaderPreprocessor]
+                                    feedback.MathToMathML, CSSHTMLHeaderPreprocessor]
 c.HTMLExporter.template_name = feedback.TEMPLATE_NAME
 c.HTMLExporter.template_file = feedback.TEMPLATE_FILE
 c.HTMLExporter.extra_template_basedirs = [feedback.nbgrader_templates(), str(feedback.TEMPLATES)]

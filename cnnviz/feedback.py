@@ -1,13 +1,17 @@
 """The feedback page a student reads once: steps named by the lesson, messages that wrap, figures that fit.
 
-``nbgrader_config.py`` adds ``StepTitles`` to ``GenerateFeedback``'s preprocessors
-and selects the template ``templates/cnnviz_feedback/steps.html.j2``, which
-extends nbgrader's own feedback page: its summary lists each step by name
-with its points instead of twenty identical "Test cell" entries.
+``nbgrader_config.py`` adds ``StepTitles`` and ``MathToMathML`` to
+``GenerateFeedback``'s preprocessors and selects the template
+``templates/cnnviz_feedback/steps.html.j2``, which extends nbgrader's own
+feedback page: its summary lists each step by name with its points instead of
+twenty identical "Test cell" entries, and it loads no MathJax from a CDN. The
+formulas are turned into MathML, which browsers draw themselves, so the page
+needs no internet.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from nbgrader import utils
@@ -42,3 +46,31 @@ class StepTitles(NbGraderPreprocessor):
         for number, cell in enumerate(graded, start=1):
             cell.metadata[STEP_KEY] = step_title(cell.metadata["nbgrader"]["grade_id"], number)
         return nb, resources
+
+
+# $$display$$ first, then $inline$ (not an escaped \$).
+_DISPLAY_MATH = re.compile(r"\$\$(.+?)\$\$", re.S)
+_INLINE_MATH = re.compile(r"(?<![\\$])\$(?!\$)(.+?)(?<![\\$])\$")
+# Inside \text{...} an underscore is escaped only to get past Markdown; MathML wants it plain.
+_TEXT_ESCAPE = re.compile(r"\\text\{([^}]*)\}")
+
+
+def math_to_mathml(markdown: str) -> str:
+    """Markdown with its ``$...$`` and ``$$...$$`` formulas replaced by MathML."""
+    from latex2mathml.converter import convert
+
+    def mathml(latex: str, display: str) -> str:
+        latex = _TEXT_ESCAPE.sub(lambda m: "\\text{" + m.group(1).replace("\\_", "_") + "}", latex)
+        return convert(latex.strip(), display=display)
+
+    markdown = _DISPLAY_MATH.sub(lambda m: mathml(m.group(1), "block"), markdown)
+    return _INLINE_MATH.sub(lambda m: mathml(m.group(1), "inline"), markdown)
+
+
+class MathToMathML(NbGraderPreprocessor):
+    """Formulas in Markdown cells as MathML, so the feedback page draws them without internet."""
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "markdown" and "$" in cell.source:
+            cell.source = math_to_mathml(cell.source)
+        return cell, resources
