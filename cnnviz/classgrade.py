@@ -276,6 +276,12 @@ _running_guard = threading.Lock()
 
 def _last_error_line(output: str) -> str:
     lines = [line.strip() for line in output.splitlines() if line.strip()]
+    # Intake's own line (cnnviz/intake.py) says why a submission was refused better than
+    # the "No notebooks found" that nbgrader raises after it.
+    refused = [line.split("[intake] ", 1)[1] for line in lines
+               if "[intake] " in line and "submission not graded" in line]
+    if refused:
+        return refused[-1][:300]
     exceptions = [line for line in lines if re.match(r"^[\w.]+(Error|Exception): ", line)]
     for line in reversed(exceptions):
         for name, reason in _KNOWN_FAILURES.items():
@@ -305,12 +311,13 @@ def _run_nbgrader(command: list[str], root: str, env: dict, lock_fd: int, on_sta
 
 
 def grade_student(root: str, student: str, db_url: str | None = None, env: dict | None = None,
-                  run: str | None = None) -> Outcome:
+                  run: str | None = None, wait: float = LOCK_WAIT_SECONDS) -> Outcome:
     """Autograde one student's submission with nbgrader; never raises for a bad submission.
 
     ``db_url`` and ``env`` come from the client, so that a worker grades into the
     client's gradebook whatever its own environment says. Holds the student's lock
-    and records the attempt in the journal (``run`` names the class run).
+    (waiting up to ``wait`` seconds for another grader of the same student) and
+    records the attempt in the journal (``run`` names the class run).
     """
     from .grading import nbgrader_env, read_notebook
 
@@ -329,7 +336,7 @@ def grade_student(root: str, student: str, db_url: str | None = None, env: dict 
     record = {"student": student, "attempt": uuid.uuid4().hex, "run": run, "host": socket.gethostname(),
               "worker_pid": os.getpid(), "submission": submission_digest(Path(root), student)}
     try:
-        with student_lock(Path(root), student, db_url) as lock_fd:
+        with student_lock(Path(root), student, db_url, wait) as lock_fd:
             record["started"] = time.time()
 
             def announce(pid: int) -> None:

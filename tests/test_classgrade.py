@@ -79,12 +79,54 @@ def test_a_broken_notebook_fails_alone_with_one_line(toy_course, content):
     assert after["late"] == 1.0
 
 
-def test_the_cli_prints_a_summary_line(toy_course):
+def test_the_cli_prints_a_summary_line_and_exits_1_when_a_student_is_not_graded(toy_course):
     submit_answer(toy_course, "a", "x = 1")
-    result = subprocess.run([sys.executable, "-m", "cnnviz", "autograde", "--workers", "1"],
-                            cwd=toy_course, env=grading.nbgrader_env(), text=True, capture_output=True)
+    command = [sys.executable, "-m", "cnnviz", "autograde", "--workers", "1", "--course-dir", str(toy_course)]
+    result = subprocess.run(command, env=grading.nbgrader_env(), text=True, capture_output=True)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "graded 1, failed 0" in result.stdout, result.stdout
+
+    (toy_course / "submitted" / "b" / ASSIGNMENT).mkdir(parents=True)
+    (toy_course / "submitted" / "b" / ASSIGNMENT / NOTEBOOK).write_text("{ not json")
+    result = subprocess.run(command, env=grading.nbgrader_env(), text=True, capture_output=True)
+    assert result.returncode == 1, f"a student not graded must fail the command: {result.returncode}"
+    assert "graded 1, failed 1" in result.stdout, result.stdout
+
+
+def test_missing_grades_only_students_without_a_grading_of_their_current_submission(toy_course):
+    for student in ("a", "b", "c"):
+        submit_answer(toy_course, student, "x = 1")
+    classgrade.autograde_class(toy_course, workers=2, students=["a", "b"])
+    submit_answer(toy_course, "b", "x = 2")  # b submits again after being graded
+
+    outcomes = classgrade.autograde_class(toy_course, workers=2, missing=True)
+
+    assert sorted(o.student for o in outcomes) == ["b", "c"]
+    assert gradebook_rows(toy_course) == {"a": 1.0, "b": 0.0, "c": 1.0}
+    assert classgrade.missing_students(toy_course) == []
+    assert classgrade.autograde_class(toy_course, workers=2, missing=True) == [], "nothing left to grade"
+
+
+def test_a_new_sqlite_gradebook_gets_the_assignment_before_grading(toy_course):
+    (toy_course / "gradebook.db").unlink()
+    submit_answer(toy_course, "a", "x = 1")
+    outcomes = classgrade.autograde_class(toy_course, workers=1)
+    assert [o.ok for o in outcomes] == [True], [o.message for o in outcomes]
+    assert gradebook_rows(toy_course) == {"a": 1.0}
+
+
+def test_every_attempt_holds_the_students_lock_and_is_journaled(toy_course):
+    for student in ("a", "b"):
+        submit_answer(toy_course, student, "x = 1")
+    classgrade.autograde_class(toy_course, workers=2)
+    # Another grader holds a's lock: a is not graded twice at once, and says why after the wait.
+    with classgrade.student_lock(toy_course, "a", None):
+        outcome = classgrade.grade_student(str(toy_course), "a", wait=1.0)
+    assert not outcome.ok and "still held" in outcome.message, outcome.message
+    journal = classgrade.read_journal(toy_course)
+    assert sorted(r["student"] for r in journal) == ["a", "b"], "the refused attempt must not be journaled"
+    for record in journal:
+        assert record["ok"] and record["ended"] >= record["started"] and record["nbgrader_pid"], record
 
 
 @pytest.mark.parametrize("answer, graded", [
