@@ -451,7 +451,7 @@ def assert_histogram(fig: Figure, data: np.ndarray, name: str, *, source_ko: str
         if want is not None:
             check(
                 found.strip() == want,
-                f"`{name}` 그림의 {axis}축 이름이 설명과 다릅니다(지금은 '{found.strip()}').",
+                f"`{name}` 그림의 {axis}축 이름이 설명과 다릅니다(지금은 `{found.strip()}`).",
                 f"the {axis}-axis label of {name} is not the one the instructions give (found '{found.strip()}').",
             )
 
@@ -500,7 +500,7 @@ def assert_conv_settings(found: Layer, name: str, filters: int, kernel_size: tup
     ):
         check(
             ok,
-            f"`{name}` 층의 {particle(what_ko, '이/가')} 설명과 다릅니다(지금은 {now}). `Conv2D`에 준 인자를 확인하세요.",
+            f"`{name}` 층의 {particle(what_ko, '이/가')} 설명과 다릅니다(지금은 `{now}`). `Conv2D`에 준 인자를 확인하세요.",
             f"the {what_en} of {name} is not the one the instructions give (found {now}). "
             "Check the arguments you give Conv2D.",
         )
@@ -598,7 +598,7 @@ def assert_dense_stack(found: Model, name: str, layers: list[tuple[int, str]]) -
         )
         check(
             lay.activation == activation,
-            f"`{name}` 모델의 {i}번째 `Dense` 층 활성화 함수가 설명과 다릅니다(지금은 {lay.activation}).",
+            f"`{name}` 모델의 {i}번째 `Dense` 층 활성화 함수가 설명과 다릅니다(지금은 `{lay.activation}`).",
             f"Dense layer {i} of {name} does not use the activation the instructions give "
             f"(found {lay.activation}).",
         )
