@@ -185,7 +185,7 @@ def reduce_submission(assignment: str, student: str, notebooks: list[str]) -> No
     where = Path(intake.quarantine).name
     listed = "; ".join(r.describe() for r in refusals[:8]) + (f"; +{len(refusals) - 8} more" if len(refusals) > 8 else "")
     if notebooks:
-        log.warning("[intake] %s: moved to %s/ and not graded: %s", student_folder.name, where, listed)
+        log.warning("[intake] %s: moved to %s/, not passed to nbgrader: %s", student_folder.name, where, listed)
     else:
         log.error("[intake] %s: submission not graded, its notebook was refused and moved to %s/: %s; "
                   "the student must submit the notebook as a regular file", student_folder.name, where, listed)

@@ -468,7 +468,8 @@ def bwrap_command(command: list[str], identity: Identity, limits: Limits, *,
         argv += ["--ro-bind", str(data_dir), f"{HOME}/.keras/datasets/fashion-mnist"]
     if shared_dir is not None:
         argv += ["--bind", str(shared_dir), str(shared_dir)]
-    argv += ["--chdir", HOME, "--clearenv"]
+    # The new root is a tmpfs the kernel's user would own without a user of its own: read-only.
+    argv += ["--remount-ro", "/", "--chdir", HOME, "--clearenv"]
     for key, value in kernel_environment().items():
         argv += ["--setenv", key, value]
     argv.append("--")
@@ -697,10 +698,11 @@ for host, port in [("127.0.0.1", 5432), ("127.0.0.1", 22), ("1.1.1.1", 53)]:
         s.close()
 out["env"] = sorted(os.environ)
 out["pids"] = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
-out["visible"] = {p: os.path.exists(p) for p in sys.argv[1:]}
+out["visible"] = {p: os.path.exists(p) for p in sys.argv[2:]}
 out["writable"] = {p: os.access(p, os.W_OK) for p in ["/", "/usr", sys.prefix, os.getcwd(), "/tmp"]}
 out["cwd"] = os.getcwd()
-print(json.dumps(out))
+print(json.dumps(out), flush=True)
+sys.stdin.read()  # the checker looks at this process from outside meanwhile
 """
 
 
@@ -708,29 +710,48 @@ def jail_check(limits: Limits, user: str = JAIL_USER, cgroup_parent: str = "",
                sensitive: list[str] | None = None, log=None) -> tuple[list[str], bool]:
     """Start a jailed probe; return one line per isolation property and whether all hold."""
     run = JailRun(limits, user, cgroup_parent, log=log)
+    token = f"cnnviz-probe-{uuid.uuid4().hex}"
     try:
-        probe = [sys.executable, "-I", "-c", PROBE, *(sensitive or [])]
-        command = run.command(probe, [])
-        result = subprocess.run(command, cwd="/", env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
-                                capture_output=True, text=True, timeout=60)
+        probe = [sys.executable, "-I", "-c", PROBE, token, *(sensitive or [])]
+        process = subprocess.Popen(run.command(probe, []), cwd="/", text=True, stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
+        first = process.stdout.readline()
+        # The probe's uid as the host sees it (inside, a user namespace shows only its own map).
+        outer = _host_uids(token, probe[0]) if first else set()
+        try:
+            errors = process.communicate(input="", timeout=60)[1]
+        except subprocess.TimeoutExpired:
+            process.kill()
+            errors = process.communicate()[1]
         applied = run.cgroup.read_limits() if run.cgroup else {}
         plan = run.cgroup.plan.describe() if run.cgroup else ""
     finally:
         run.close()
-    if result.returncode != 0 or not result.stdout.strip():
-        return [f"FAIL the jailed probe did not run: {(result.stderr.strip() or 'no output')[-300:]}"], False
-    facts = json.loads(result.stdout.strip().splitlines()[-1])
+    if not first.strip():
+        return [f"FAIL the jailed probe did not run: {(errors.strip() or 'no output')[-300:]}"], False
+    facts = json.loads(first)
+    facts["outer_uids"] = sorted(outer)
     return describe_probe(facts, run.identity, applied, plan), all_hold(facts, run.identity)
 
 
+def _host_uids(token: str, executable: str) -> set[int]:
+    """Real uids, seen from the host, of the processes running ``executable`` with ``token`` in their arguments."""
+    uids = set()
+    for entry in Path("/proc").iterdir():
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            if token.encode() in argv and argv[0] == executable.encode():
+                uids.add(int((entry / "status").read_text().split("\nUid:")[1].split()[0]))
+        except (OSError, IndexError, ValueError):
+            continue
+    return uids
+
+
 def _outer_uid(facts: dict) -> int:
-    """The uid the probe has outside the jail (its user namespace's map, if any)."""
-    numbers = facts.get("uid_map", [])
-    for k in range(0, len(numbers) - 2, 3):
-        inside, outside, count = (int(x) for x in numbers[k:k + 3])
-        if inside <= facts["uid"] < inside + count:
-            return outside + facts["uid"] - inside
-    return facts["uid"]
+    """The probe's uid outside the jail (0 when it could not be seen, which fails the check)."""
+    uids = facts.get("outer_uids") or [0]
+    return 0 if 0 in uids else uids[0]
 
 
 def _own_namespaces() -> dict[str, str]:
