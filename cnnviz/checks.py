@@ -23,11 +23,27 @@ from .facts import Axes, Fact, Figure, Histogram, Image, Layer, Missing, Model, 
 # --------------------------------------------------------------------------- messages
 
 
+class CheckFailed(AssertionError):
+    """A failed check: an ``AssertionError`` that IPython shows as its message alone.
+
+    IPython renders an exception through its ``_render_traceback_`` when it has
+    one, so a student sees ``AssertionError: <message>`` and none of the
+    course's own frames, which only say where the check lives.
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"\x1b[0;31mAssertionError\x1b[0m: {self}"]
+
+
+# The output's `ename` is the class name: keep the one students know.
+CheckFailed.__name__ = CheckFailed.__qualname__ = "AssertionError"
+
+
 def fail(ko: str, en: str) -> NoReturn:
     """Raise the check's one bilingual message."""
-    __tracebackhide__ = True  # IPython shows the student's cell and the message, not this frame
+    __tracebackhide__ = True
     # `from None`: a failure raised while handling another exception shows one message.
-    raise AssertionError(f"{ko} / {en}") from None
+    raise CheckFailed(f"{ko} / {en}") from None
 
 
 def check(cond: bool, ko: str, en: str) -> None:
