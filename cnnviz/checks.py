@@ -206,7 +206,7 @@ def assert_rank(value: Fact, rank: int, name: str) -> tuple:
     shape = shape_of(value, name)
     check(
         len(shape) == rank,
-        f"`{name}` 변수의 차원 수가 맞지 않습니다(지금은 {_dims(shape)}). 커널과 절편 중 어느 가중치의 `.shape`인지 확인하세요.",
+        f"`{name}` 변수의 차원 수가 맞지 않습니다(지금은 `{_dims(shape)}`). 커널과 절편 중 어느 가중치의 `.shape`인지 확인하세요.",
         f"{name} has the wrong number of dimensions ({_dims(shape)}). "
         "Check whose .shape it is: the kernel's or the bias's.",
     )
@@ -219,7 +219,7 @@ def assert_shape(value: Fact, expected: tuple, name: str, hint_ko: str, hint_en:
     shape = shape_of(value, name)
     check(
         shape == tuple(expected),
-        f"`{name}` 변수의 모양이 맞지 않습니다(지금은 {_dims(shape)}). {hint_ko}",
+        f"`{name}` 변수의 모양이 맞지 않습니다(지금은 `{_dims(shape)}`). {hint_ko}",
         f"{name} is not the right shape ({_dims(shape)}). {hint_en}",
     )
 
@@ -590,7 +590,7 @@ def assert_io_shapes(found: Model, name: str, inputs: tuple, outputs: tuple) -> 
         )
         check(
             tuple(shapes[0]) == tuple(want),
-            f"`{name}` 모델의 {side_ko} 모양이 설명과 다릅니다(지금은 {_dims(shapes[0])}). "
+            f"`{name}` 모델의 {side_ko} 모양이 설명과 다릅니다(지금은 `{_dims(shapes[0])}`). "
             f"어느 층의 {particle(side_ko, '을/를')} 썼는지 확인하세요.",
             f"the {side_en} shape of {name} is not the one the instructions give ({_dims(shapes[0])}). "
             f"Check which layer's {side_en} you use.",
