@@ -252,7 +252,7 @@ def ensure_environment() -> Path:
 
 
 def ensure_student_config() -> Path:
-    """``JUPYTER_CONFIG_DIR`` of students' servers: no formgrader, no Create Assignment, no course list."""
+    """Config folder searched first by students' servers: no formgrader, no Create Assignment, no course list."""
     (STUDENT_CONFIG / "labconfig").mkdir(parents=True, exist_ok=True)
     (STUDENT_CONFIG / "labconfig" / "page_config.json").write_text(json.dumps(
         {"disabledExtensions": {plugin: True for plugin in STUDENT_DISABLED_PLUGINS}}, indent=2))
@@ -319,7 +319,16 @@ def ensure_course() -> Path:
     if (course / "cnnviz").exists():
         shutil.rmtree(course / "cnnviz")
     shutil.copytree(COURSE_ROOT / "cnnviz", course / "cnnviz", ignore=shutil.ignore_patterns("__pycache__"))
-    _run("chown", "-R", f"{entry.pw_uid}:{entry.pw_gid}", str(course))
+    # The instructor's server runs in the home folder, where nbgrader looks for its config: name
+    # the course there, and load the course's own config (its jail, its preprocessors) from it.
+    jupyter_dir = Path(entry.pw_dir) / ".jupyter"
+    jupyter_dir.mkdir(exist_ok=True)
+    (jupyter_dir / "nbgrader_config.py").write_text(
+        "# Written by `make hub` (cnnviz/hub.py): the formgrader and every nbgrader command grade this course.\n"
+        "c = get_config()  # noqa: F821\n"
+        f"c.CourseDirectory.root = {str(course)!r}\n"
+        f"load_subconfig({str(course / 'nbgrader_config.py')!r})  # noqa: F821\n")
+    _run("chown", "-R", f"{entry.pw_uid}:{entry.pw_gid}", str(course), str(jupyter_dir))
     if not (course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").is_file():
         print(f"[hub] generating {ASSIGNMENT} in {course} (nbgrader generate_assignment)", flush=True)
         as_user(INSTRUCTOR, str(ENV / "bin" / "python"), "-m", "nbgrader", "generate_assignment", ASSIGNMENT,
@@ -465,7 +474,9 @@ def _pre_spawn(spawner) -> None:
         env["PYTHONPATH"] = str(instructor_course())  # the full package, for the formgrader and source/
     else:
         spawner.notebook_dir = str(home)
-        env["JUPYTER_CONFIG_DIR"] = str(STUDENT_CONFIG)
+        # Before the environment's own config in Jupyter's search path; their settings and
+        # workspaces stay in their own ~/.jupyter.
+        env["JUPYTER_CONFIG_PATH"] = str(STUDENT_CONFIG)
     spawner.environment.update(env)
 
 

@@ -54,6 +54,8 @@ plt.show()
 def pytest_configure(config):
     config.addinivalue_line(
         "markers", "e2e: drives a real JupyterLab in headless Chromium (needs /usr/bin/chromium)")
+    config.addinivalue_line(
+        "markers", "hub: the class loop on the course's JupyterHub with real Linux users (`make test-hub`, as root)")
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -1,0 +1,362 @@
+"""A whole class on the course's JupyterHub (`make hub`), with real Linux users, in Chromium.
+
+In order, as a class meets it:
+
+1. the instructor logs in and releases the assignment from the formgrader;
+2. student1 and student2 log in, fetch it from the Assignments tab, complete
+   it by typing every answer cell (student1 right, student2 with two
+   mistakes), run it and see their figures, press Validate and submit;
+3. the instructor collects, autogrades each submission from the formgrader
+   (nbgrader's configured, jailed grading), generates and releases feedback,
+   and exports the grades from a terminal in JupyterLab;
+4. each student fetches the feedback and opens it: score, step names,
+   messages, figures.
+
+`make test-hub` runs this module (it starts the hub first); screenshots go to
+``test-artifacts/hub/``. The tests share one class and run in order.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from cnnviz import ASSIGNMENT, grading, hub
+
+pytestmark = [pytest.mark.slow, pytest.mark.hub]
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "hub"
+NOTEBOOK = f"{ASSIGNMENT}.ipynb"
+SPAWN_TIMEOUT = 300_000     # ms: a user's server starts in ~30 s on a busy 2-core machine
+RUN_TIMEOUT = 240_000       # ms: the whole notebook runs in ~15 s
+VALIDATE_TIMEOUT = 300_000  # ms: nbgrader runs the notebook again in a fresh kernel
+GRADE_TIMEOUT = 600_000     # ms: one jailed autograde takes ~10-30 s
+MIN_FIGURES = 7
+NOISE = re.compile(r"oneDNN|absl::|cuda|cuInit", re.IGNORECASE)
+# student2's two mistakes, from the catalogue of graded submissions.
+MISTAKES = ("no-vmin-vmax", "kernel-shape-from-kernel-size")
+
+READ_OUTPUTS = """panel => ({
+  prompts: [...panel.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map(e => e.textContent.trim()),
+  outputs: [...panel.querySelectorAll('.jp-OutputArea-output')].map(e => ({
+    mime: e.dataset.mimeType || '', text: e.textContent,
+    images: [...e.querySelectorAll('img')].map(img => (img.getAttribute('src') || '').slice(0, 22)),
+  })),
+})"""
+RUN_FINISHED = """panel => {
+  const ind = panel.querySelector('.jp-Notebook-ExecutionIndicator');
+  const prompts = [...panel.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map(e => e.textContent.trim());
+  return !!ind && ind.dataset.status === 'idle' && prompts.length > 0 && prompts.every(t => /^\\[\\d+\\]:$/.test(t));
+}"""
+PANEL = "#jp-main-dock-panel .jp-NotebookPanel:not(.lm-mod-hidden)"
+
+
+# --------------------------------------------------------------------------- the class
+
+def _answers() -> dict[str, dict[str, str]]:
+    """Each student's answer cells: student1 the solution, student2 the solution with two mistakes."""
+    source = grading.read_notebook(grading.paths()["source"])
+    solution = grading.solution_answers(source)
+    entries = {entry.name: entry for entry in grading.load_catalogue()}
+    wrong = dict(solution)
+    for name in MISTAKES:
+        wrong.update(entries[name].answers)
+    return {"student1": solution, "student2": wrong}
+
+
+def _expected_totals() -> dict[str, float]:
+    source = grading.read_notebook(grading.paths()["source"])
+    points = grading.grade_points(source)
+    entries = {entry.name: entry for entry in grading.load_catalogue()}
+    lost = {grade_id for name in MISTAKES for grade_id in entries[name].loses}
+    return {"student1": sum(points.values()), "student2": sum(p for g, p in points.items() if g not in lost)}
+
+
+def _reset_class() -> None:
+    """A class that has not started: nothing released, submitted, graded or fetched (reruns start clean)."""
+    course = hub.instructor_course()
+    shutil.rmtree(hub.EXCHANGE / hub.COURSE_ID, ignore_errors=True)
+    for folder in ("release", "submitted", "autograded", "feedback"):
+        shutil.rmtree(course / folder, ignore_errors=True)
+    for name in ("gradebook.db", "grades.csv"):
+        (course / name).unlink(missing_ok=True)
+    for student in hub.students():
+        shutil.rmtree(Path("/home") / student / ASSIGNMENT, ignore_errors=True)
+    hub.as_user(hub.INSTRUCTOR, str(hub.ENV / "bin" / "python"), "-m", "nbgrader", "generate_assignment",
+                ASSIGNMENT, "--force", cwd=course)
+
+
+@pytest.fixture(scope="module")
+def the_hub():
+    """The course's hub, running (started by `make test-hub`; started here otherwise), with a fresh class."""
+    last = None
+    for _ in range(3):  # the hub's start-up only: a port still closing from an earlier run
+        try:
+            accounts = {a.name: a.password for a in hub.up()}
+            break
+        except Exception as exc:  # noqa: BLE001 - retried, then reported
+            last = exc
+            hub.stop_hub()
+    else:
+        pytest.fail(f"the hub did not start: {last}", pytrace=False)
+    _reset_class()
+    shutil.rmtree(ARTIFACTS, ignore_errors=True)
+    ARTIFACTS.mkdir(parents=True)
+    yield {"url": hub.url(), "accounts": accounts}
+    shutil.copy(hub.LOG_FILE, ARTIFACTS / "jupyterhub.log")
+
+
+@pytest.fixture(scope="module")
+def pages(browser, the_hub):
+    """One logged-in browser page per account (own context: own cookies), made on first use."""
+    made = {}
+
+    def page_of(user: str):
+        if user not in made:
+            context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
+            context.set_default_timeout(120_000)
+            page = context.new_page()
+            page.goto(f"{the_hub['url']}/hub/login")
+            page.fill("#username_input", user)
+            page.fill("#password_input", the_hub["accounts"][user])
+            page.click("#login_submit")
+            page.wait_for_url(f"**/user/{user}/lab**", timeout=SPAWN_TIMEOUT)
+            page.locator("#jp-menu-panel .lm-MenuBar-itemLabel", has_text="Nbgrader").wait_for(timeout=SPAWN_TIMEOUT)
+            made[user] = page
+        return made[user]
+
+    yield page_of
+    for page in made.values():
+        page.context.close()
+
+
+def shot(page, name: str) -> None:
+    page.screenshot(path=ARTIFACTS / f"{name}.png")
+
+
+def menu(page, top: str, command: str) -> None:
+    page.locator("#jp-menu-panel .lm-MenuBar-itemLabel", has_text=re.compile(f"^{top}$")).click()
+    page.locator(f".lm-Menu .lm-Menu-item[data-command='{command}']").click()
+
+
+def formgrader_click(page, row_text: str, column: str, name: str, table: str = "#main-table") -> str:
+    """Click a formgrader row's action link; wait for its result; the modal's text (fails on an error modal)."""
+    row = page.locator(f"{table} tr", has=page.locator("td", has_text=row_text))
+    row.locator(f"td.{column} a").click()
+    modal = page.locator("#success-modal, #error-modal")
+    modal.wait_for(state="visible", timeout=GRADE_TIMEOUT)
+    shot(page, name)
+    text = modal.inner_text()
+    assert modal.get_attribute("id") == "success-modal", f"formgrader {column} for {row_text} failed:\n{text[-3000:]}"
+    modal.locator(".modal-footer button").click()
+    modal.wait_for(state="detached")
+    return text
+
+
+def assignments_tab(page):
+    """The Assignments tab (Nbgrader → Assignment List), refreshed."""
+    menu(page, "Nbgrader", "nbgrader:open-assignment-list")
+    tab = page.locator("#nbgrader-assignment-list")
+    tab.wait_for()
+    return tab
+
+
+# --------------------------------------------------------------------------- 1. release
+
+def test_students_see_no_course_internals(the_hub, pages):
+    """Students' Lab has no formgrader, no Create Assignment; the course repository and source/ are closed."""
+    page = pages("student1")
+    page.locator("#jp-menu-panel .lm-MenuBar-itemLabel", has_text="Nbgrader").click()
+    items = page.locator(".lm-Menu .lm-Menu-itemLabel").all_inner_texts()
+    page.keyboard.press("Escape")
+    assert "Assignment List" in items and not any("Formgrader" in i for i in items), items
+    assert page.request.get(f"{the_hub['url']}/user/student1/formgrader").status == 404
+    for path in (hub.COURSE_ROOT / "source", hub.instructor_course() / "source", Path("/home/student2")):
+        denied = subprocess.run(["runuser", "-u", "student1", "--", "ls", str(path)], capture_output=True)
+        assert denied.returncode != 0, f"student1 can list {path}"
+
+
+def test_instructor_releases_from_the_formgrader(the_hub, pages):
+    page = pages("instructor")
+    page.goto(f"{the_hub['url']}/user/instructor/formgrader/manage_assignments")
+    page.locator("#main-table td.name", has_text=ASSIGNMENT).wait_for()
+    shot(page, "01-instructor-formgrader")
+    formgrader_click(page, ASSIGNMENT, "release", "02-instructor-released")
+    assert (hub.EXCHANGE / hub.COURSE_ID / "outbound" / ASSIGNMENT / NOTEBOOK).is_file()
+
+
+# --------------------------------------------------------------------------- 2. students work
+
+def _fill_answers(page, panel, nb, answers: dict[str, str]) -> None:
+    """Type each answer cell's text into its editor (select all, then insert the text as typed input)."""
+    cells = panel.locator(".jp-Notebook .jp-Cell")
+    assert cells.count() == len(nb.cells)
+    for index, cell in enumerate(nb.cells):
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if not (cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution")):
+            continue
+        editor = cells.nth(index).locator(".cm-content")
+        editor.scroll_into_view_if_needed()
+        editor.click()
+        page.keyboard.press("Control+a")
+        page.keyboard.insert_text(answers[grade_id].strip("\n"))
+        page.keyboard.press("Escape")  # back to command mode
+    # What the browser holds is what the student typed.
+    typed = panel.evaluate("""p => [...p.querySelectorAll('.jp-Notebook .jp-Cell')].map(
+        c => { const e = c.querySelector('.cm-content'); return e ? e.cmView.view.state.doc.toString() : null; })""")
+    for index, cell in enumerate(nb.cells):
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution"):
+            assert typed[index] == answers[grade_id].strip("\n"), f"cell {grade_id} holds {typed[index]!r}"
+
+
+@pytest.mark.parametrize("student", ["student1", "student2"])
+def test_student_fetches_completes_validates_and_submits(the_hub, pages, student):
+    page = pages(student)
+    tab = assignments_tab(page)
+    released = tab.locator("#released_assignments_list .list_item", has_text=ASSIGNMENT)
+    released.locator("button", has_text="Fetch").click()
+    tab.locator("#fetched_assignments_list .list_item", has_text=ASSIGNMENT).wait_for()
+    shot(page, f"03-{student}-fetched")
+    fetched = Path("/home") / student / ASSIGNMENT / NOTEBOOK
+    assert fetched.is_file()
+
+    page.goto(f"{the_hub['url']}/user/{student}/lab/workspaces/work/tree/{ASSIGNMENT}/{NOTEBOOK}")
+    panel = page.locator(PANEL)
+    panel.locator(".jp-Cell").first.wait_for()
+    page.wait_for_function("""p => { const x = document.querySelector(p);
+        const i = x && x.querySelector('.jp-Notebook-ExecutionIndicator');
+        return !!i && i.dataset.status === 'idle'; }""", arg=PANEL, timeout=SPAWN_TIMEOUT)
+    _fill_answers(page, panel, nbformat.read(fetched, as_version=4), _answers()[student])
+    shot(page, f"04-{student}-typed")
+
+    menu(page, "Kernel", "runmenu:restart-and-run-all")
+    dialog = page.locator(".jp-Dialog")
+    dialog.get_by_text("Restart Kernel?").wait_for()
+    dialog.locator(".jp-Dialog-footer .jp-mod-accept").click()
+    dialog.wait_for(state="detached")
+    page.wait_for_function(RUN_FINISHED, arg=panel.element_handle(), timeout=RUN_TIMEOUT)
+    result = panel.evaluate(READ_OUTPUTS)
+    panel.locator(".jp-OutputArea-output img").last.scroll_into_view_if_needed()
+    shot(page, f"05-{student}-run-all")
+    images = [src for o in result["outputs"] for src in o["images"] if src.startswith("data:image/png")]
+    assert len(images) >= MIN_FIGURES, f"{student} sees {len(images)} figures, expected {MIN_FIGURES}"
+    noise = [o["text"][:200] for o in result["outputs"] if NOISE.search(o["text"])]
+    assert not noise, f"TensorFlow's log lines under {student}'s cells: {noise}"
+    menu(page, "File", "docmanager:save")
+    page.wait_for_function("p => !document.querySelector(p + ' .jp-mod-dirty')", arg=PANEL)
+
+    panel.locator(".jp-NotebookPanel-toolbar jp-button.validate-button").click()
+    message = page.locator(".jp-Dialog #validation-message")
+    message.wait_for(timeout=VALIDATE_TIMEOUT)
+    shot(page, f"06-{student}-validate")
+    css = message.get_attribute("class") or ""
+    if student == "student1":
+        assert "validation-success" in css.split(), message.text_content()[-2000:]
+    else:
+        assert "validation-success" in css.split() or "validation-failed" in css.split(), css
+    page.locator(".jp-Dialog .jp-Dialog-footer .jp-mod-accept").click()
+    message.wait_for(state="detached")
+
+    tab = assignments_tab(page)
+    fetched_item = tab.locator("#fetched_assignments_list .list_item", has_text=ASSIGNMENT)
+    fetched_item.locator("button", has_text="Submit").click()
+    tab.locator("#submitted_assignments_list .list_item", has_text=ASSIGNMENT).wait_for()
+    shot(page, f"07-{student}-submitted")
+    inbound = hub.EXCHANGE / hub.COURSE_ID / "inbound"
+    assert any(p.name.startswith(f"{student}+{ASSIGNMENT}+") for p in inbound.iterdir())
+
+
+# --------------------------------------------------------------------------- 3. grading
+
+def test_instructor_collects_autogrades_and_releases_feedback(the_hub, pages):
+    page = pages("instructor")
+    page.goto(f"{the_hub['url']}/user/instructor/formgrader/manage_assignments")
+    page.locator("#main-table td.name", has_text=ASSIGNMENT).wait_for()
+    formgrader_click(page, ASSIGNMENT, "collect", "08-instructor-collected")
+
+    page.goto(f"{the_hub['url']}/user/instructor/formgrader/manage_submissions/{ASSIGNMENT}")
+    expected = _expected_totals()
+    for student in ("student1", "student2"):
+        page.locator("#main-table td.student-id", has_text=student).wait_for()
+        formgrader_click(page, student, "autograde", f"09-instructor-autograded-{student}")
+        row = page.locator("#main-table tr", has=page.locator("td.student-id", has_text=student))
+        score = row.locator("td.score")
+        score.filter(has_text="/").wait_for()
+        assert score.inner_text().split("/")[0].strip() == f"{expected[student]:g}", (student, score.inner_text())
+    shot(page, "10-instructor-scores")
+
+    page.goto(f"{the_hub['url']}/user/instructor/formgrader/manage_assignments")
+    page.locator("#main-table td.name", has_text=ASSIGNMENT).wait_for()
+    formgrader_click(page, ASSIGNMENT, "generate-feedback", "11-instructor-feedback")
+    formgrader_click(page, ASSIGNMENT, "release-feedback", "12-instructor-released-feedback")
+
+
+def test_instructor_exports_grades_from_a_terminal(the_hub, pages):
+    page = pages("instructor")
+    page.goto(f"{the_hub['url']}/user/instructor/lab/workspaces/export")
+    page.locator("#jp-menu-panel .lm-MenuBar-itemLabel", has_text="File").wait_for()
+    grades = hub.instructor_course() / "grades.csv"
+    page.locator("#jp-menu-panel .lm-MenuBar-itemLabel", has_text=re.compile("^File$")).click()
+    page.locator(".lm-Menu .lm-Menu-item", has_text=re.compile("^New")).hover()
+    page.locator(".lm-Menu .lm-Menu-item[data-command='terminal:create-new']").click()
+    terminal = page.locator(".jp-Terminal .xterm")
+    terminal.wait_for()
+    terminal.click()
+    page.keyboard.type("nbgrader export --to grades.csv\n")
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and not (grades.is_file() and grades.stat().st_size > 0):
+        page.wait_for_timeout(500)  # polls the real condition: the file nbgrader writes
+    shot(page, "13-instructor-export")
+    rows = {row["student_id"]: float(row["score"]) for row in csv.DictReader(grades.open())}
+    assert rows == _expected_totals(), rows
+
+
+# --------------------------------------------------------------------------- 4. feedback
+
+@pytest.mark.parametrize("student", ["student1", "student2"])
+def test_student_fetches_and_reads_feedback(the_hub, pages, student):
+    page = pages(student)
+    page.goto(f"{the_hub['url']}/user/{student}/lab/workspaces/feedback")
+    tab = assignments_tab(page)
+    submitted = tab.locator("#submitted_assignments_list .list_item", has_text=ASSIGNMENT)
+    submitted.locator("button", has_text="Fetch Feedback").click()
+    tab.locator("#submitted_assignments_list", has_text="view feedback").wait_for()
+    shot(page, f"14-{student}-feedback-fetched")
+    found = sorted((Path("/home") / student / ASSIGNMENT / "feedback").glob(f"*/{ASSIGNMENT}.html"))
+    assert found, f"no feedback fetched into {student}'s folder"
+    relative = found[-1].relative_to(Path("/home") / student)
+    page.goto(f"{the_hub['url']}/user/{student}/files/{relative}")
+    text = page.locator("body").inner_text()
+    shot(page, f"15-{student}-feedback")
+
+    total = _expected_totals()[student]
+    assert re.search(rf"\b{total:g}(\.0+)?\s*/\s*100(\.0+)?\b", text), f"no score {total:g} / 100 in {student}'s feedback"
+    images = page.locator("img[src^='data:image/png']")
+    assert images.count() >= MIN_FIGURES, f"{images.count()} figures in {student}'s feedback"
+    # The grader's own messages for the cells this student lost, word for word.
+    autograded = hub.instructor_course() / "autograded" / student / ASSIGNMENT / NOTEBOOK
+    messages = grading.failure_messages(grading.read_notebook(autograded))
+    if student == "student1":
+        assert not messages, messages
+    else:
+        lost = {g for name in MISTAKES for g in {e.name: e for e in grading.load_catalogue()}[name].loses}
+        assert set(messages) == lost, (sorted(messages), sorted(lost))
+        flat = " ".join(text.split())
+        for grade_id, message in messages.items():
+            words = " ".join(message.split(": ", 1)[-1].split())[:80]
+            assert words in flat, f"{grade_id}: message {words!r} not in the feedback"
+    from cnnviz import lesson
+
+    titles = [lesson.STEPS[g].title_en for g in grading.grade_points(grading.read_notebook(autograded))]
+    assert any(title in text for title in titles), "no step names in the feedback"
+    (ARTIFACTS / f"{student}-feedback.json").write_text(json.dumps({"score": total, "messages": messages},
+                                                                   ensure_ascii=False, indent=2))
