@@ -405,6 +405,19 @@ def test_decode_refuses_arrays_larger_than_the_limit(monkeypatch):
         facts.decode(text)
 
 
+def test_decode_refuses_a_compressed_bomb_before_inflating_it(monkeypatch):
+    text = facts.encode("s", {"x": facts.value_facts(np.zeros(100_000))})  # 800 kB of zeros, a few kB packed
+    assert len(text) < 10_000
+    monkeypatch.setattr(facts, "MAX_ARRAY_ELEMENTS", 1000)
+
+    def inflate(*args, **kwargs):
+        raise AssertionError("np.load ran on an archive whose declared size is over the limit")
+
+    monkeypatch.setattr(np, "load", inflate)
+    with pytest.raises(BadFacts, match="too large"):
+        facts.decode(text)
+
+
 @pytest.mark.parametrize("text", [None, 5, "not base64 !", base64.b64encode(b"not a zip").decode(), ""])
 def test_decode_refuses_what_is_not_a_payload(text):
     with pytest.raises(BadFacts):
