@@ -56,7 +56,8 @@ def check(cond: bool, ko: str, en: str) -> None:
 def particle(word: str, pair: str) -> str:
     """``word`` with the Korean particle of ``pair`` ("이/가", "을/를", "과/와", "은/는", "으로/로") its last sound takes."""
     with_final, without_final = pair.split("/")
-    last = word.rstrip()[-1:] or "가"
+    word = word.rstrip()  # a particle is attached to its word, never after a space
+    last = word[-1:] or "가"
     code = ord(last) - 0xAC00
     if 0 <= code < 11172:
         final = code % 28

@@ -186,7 +186,7 @@ def test_check_passes_silently_when_true_and_fails_when_false():
     ("3", "을/를", "3을"),  # 삼
     ("7", "으로/로", "7로"),  # 칠
     ("6", "으로/로", "6으로"),  # 육
-    ("훈련 이미지 ", "과/와", "훈련 이미지 와"),  # the last sound is read past trailing spaces
+    ("훈련 이미지 ", "과/와", "훈련 이미지와"),  # attached to the word, past trailing spaces
 ])
 def test_particle_follows_the_last_sound(word, pair, expected):
     assert checks.particle(word, pair) == expected

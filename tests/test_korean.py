@@ -51,10 +51,10 @@ def problems(text: str) -> list[str]:
     """What is wrong with the Korean half of one text ("Korean / English", or Korean alone), one line each."""
     text = re.sub(r"`[^`]*`", CODE, text)  # code first: a " / " inside backticks or a formula splits nothing
     text = re.sub(r"\$[^$]*\$", CODE, text)  # a formula in a markdown cell
-    text = text.split(" / ", 1)[0]
+    text, _, english = text.partition(" / ")
+    found = [f"Hangul in the English half: {english[:60]!r}"] if HANGUL.search(english) else []
     text = text.replace("**", "").replace("*", "")
     text = re.sub(r"\b[xy]축", "축", text)
-    found = []
     for word in LATIN_WORD.findall(text):
         if word.rstrip(".") not in ALLOWED_WORDS:
             found.append(f"English word {word!r} outside backticks")
@@ -103,6 +103,7 @@ def test_good_korean_passes_the_checker(text):
     ("기대한 값(the Glorot-uniform bound)과 다릅니다.", "English word 'the'"),
     ("지금은 valid입니다.", "English word 'valid'"),
     ("편향(bias)을 봅니다.", "English word 'bias'"),
+    ("값이 틀렸습니다. / 값 is wrong.", "Hangul in the English half"),
 ])
 def test_bad_korean_is_caught_by_the_checker(text, problem):
     assert any(found.startswith(problem) for found in problems(text)), problems(text)
