@@ -621,11 +621,14 @@ def test_figure_without_histogram_fails(weights):
 
 
 def test_histogram_facts_with_degenerate_bars_give_a_verdict_not_an_error(weights):
-    # Facts a lying kernel could send: no bins, a zero-width bin, infinite counts.
+    # Facts a lying kernel could send: no bins, a zero-width bin, infinite counts, rows of edges or counts.
     for hist in (Histogram(edges=np.array([0.0]), counts=np.zeros(0)),
                  Histogram(edges=np.array([0.0, 0.0]), counts=np.array([288.0])),
                  Histogram(edges=np.array([0.0, 1.0]), counts=np.array([np.inf])),
-                 Histogram(edges=np.array([0.0, 1.0]), counts=np.array([np.nan]))):
+                 Histogram(edges=np.array([0.0, 1.0]), counts=np.array([np.nan])),
+                 Histogram(edges=np.zeros(0), counts=np.zeros(0)),
+                 Histogram(edges=np.linspace(-1, 1, 11)[None, :], counts=np.full(10, 28.8)),
+                 Histogram(edges=np.linspace(-1, 1, 11), counts=np.full((2, 10), 14.4))):
         fig = Figure(axes=[facts.Axes(box=(0, 0, 1, 1), grid=None, axis_on=True, histograms=[hist])])
         fails(checks.assert_histogram, fig, weights, "hist_fig", source_ko="`conv_weights` 배열",
               source_en="conv_weights", match="hist_fig")
