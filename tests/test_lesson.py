@@ -371,3 +371,24 @@ def test_dense_step_fails_when_model_changed_since_it_was_loaded(solution, refs)
     now = found_for("test_dense_model", {**solution, "model": other})
     verdict = lesson.grade("test_dense_model", now, refs, earlier)
     assert not verdict.passed and "model changed in this step" in verdict.message
+
+
+# --------------------------------------------------------------------------- handing facts to the grader
+
+
+def test_check_hands_its_facts_over_even_when_the_visible_check_fails(solution, mistakes, monkeypatch):
+    import IPython.display
+
+    published = []
+    monkeypatch.setattr(IPython.display, "publish_display_data", lambda data, **kwargs: published.append(data))
+    monkeypatch.setattr(lesson, "_publishing", False)
+    lesson.check("test_conv_stats", solution)
+    assert published == []  # Validate and the student's own runs hand nothing over
+    lesson.publish_facts()
+    changes, _ = mistakes["test_kernel_grid"]
+    with pytest.raises(AssertionError):
+        lesson.check("test_kernel_grid", {**solution, **changes})
+    (data,) = published
+    step, found = facts.decode(data[facts.MIME_TYPE])
+    assert step == "test_kernel_grid" and set(found) == set(lesson.STEPS["test_kernel_grid"].names)
+    assert not lesson.grade(step, found, reference.for_checkpoint(SOURCE_DIR / CHECKPOINT_NAME), {}).passed
