@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export MPLBACKEND ?= Agg
 
-.PHONY: help install data checkpoint train release lab demo test test-slow test-e2e test-all info hub hub-stop student-package test-hub
+.PHONY: help install data checkpoint train release lab demo test test-slow test-hostile-user test-e2e test-all info hub hub-stop student-package test-hub
 
 help:
 	@echo "make demo       run the instructor's loop on the course (prepare data, check the checkpoint, ...)"
@@ -59,9 +59,9 @@ info: $(STAMP)
 	$(PY) -m cnnviz info
 
 demo: checkpoint
-	@# Autograding confines each submission's kernel with bubblewrap (see cnnviz/sandbox.py).
+	@# Autograding runs each submission's kernel in the grading jail (cnnviz/jail.py), built on bubblewrap.
 	@command -v bwrap >/dev/null || { echo "==> installing bubblewrap"; apt-get install -y -q bubblewrap >/dev/null; } \
-		|| { echo "error: install bubblewrap (sudo apt-get install bubblewrap), or run with CNNVIZ_SANDBOX=0"; exit 2; }
+		|| { echo "error: install bubblewrap (sudo apt-get install bubblewrap): grading runs student code only in its jail"; exit 2; }
 	@echo "==> the instructor's loop on a demo class, in its own scratch course under demo/"
 	$(PY) -m cnnviz demo
 
@@ -72,6 +72,10 @@ test: data
 test-slow: data
 	@echo "==> slow end-to-end tests"
 	$(PY) -m pytest -m slow
+
+# The hostile suite again as an unprivileged user (as root; CI runs it both ways).
+test-hostile-user: data
+	bash .ci/hostile-as-user
 
 test-e2e: data
 	@echo "==> JupyterLab in headless Chromium (needs: apt-get install chromium)"
