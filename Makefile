@@ -71,7 +71,7 @@ test: data
 
 test-slow: data
 	@echo "==> slow end-to-end tests"
-	$(PY) -m pytest -m slow
+	$(PY) -m pytest -m "slow and not hub"
 
 # The hostile suite again as an unprivileged user (as root; CI runs it both ways).
 test-hostile-user: data

@@ -54,7 +54,11 @@ READ_OUTPUTS = """panel => ({
 RUN_FINISHED = """panel => {
   const ind = panel.querySelector('.jp-Notebook-ExecutionIndicator');
   const prompts = [...panel.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map(e => e.textContent.trim());
-  return !!ind && ind.dataset.status === 'idle' && prompts.length > 0 && prompts.every(t => /^\\[\\d+\\]:$/.test(t));
+  const stderr = [...panel.querySelectorAll(
+      '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')].map(e => e.textContent);
+  const counted = prompts.length > 0 && prompts.every(t => /^\\[\\d+\\]:$/.test(t));
+  const failed = stderr.some(t => /Traceback|Error/.test(t));
+  return !!ind && ind.dataset.status === 'idle' && !prompts.includes('[*]:') && (counted || failed);
 }"""
 PANEL = "#jp-main-dock-panel .jp-NotebookPanel:not(.lm-mod-hidden)"
 
@@ -161,8 +165,10 @@ def formgrader_click(page, row_text: str, column: str, name: str, table: str = "
     return text
 
 
-def assignments_tab(page):
-    """The Assignments tab (Nbgrader → Assignment List), refreshed."""
+def assignments_tab(page, the_hub, user: str):
+    """JupyterLab loaded afresh (its course list is read at load), then the Assignments tab."""
+    page.goto(f"{the_hub['url']}/user/{user}/lab/workspaces/assignments")
+    page.locator("#jp-menu-panel .lm-MenuBar-itemLabel", has_text="Nbgrader").wait_for()
     menu(page, "Nbgrader", "nbgrader:open-assignment-list")
     tab = page.locator("#nbgrader-assignment-list")
     tab.wait_for()
@@ -198,7 +204,8 @@ def test_instructor_releases_from_the_formgrader(the_hub, pages):
 def _fill_answers(page, panel, nb, answers: dict[str, str]) -> None:
     """Type each answer cell's text into its editor (select all, then insert the text as typed input)."""
     cells = panel.locator(".jp-Notebook .jp-Cell")
-    assert cells.count() == len(nb.cells)
+    page.wait_for_function("([p, n]) => p.querySelectorAll('.jp-Notebook .jp-Cell').length === n",
+                           arg=[panel.element_handle(), len(nb.cells)])  # every cell rendered
     for index, cell in enumerate(nb.cells):
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
         if not (cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution")):
@@ -221,10 +228,10 @@ def _fill_answers(page, panel, nb, answers: dict[str, str]) -> None:
 @pytest.mark.parametrize("student", ["student1", "student2"])
 def test_student_fetches_completes_validates_and_submits(the_hub, pages, student):
     page = pages(student)
-    tab = assignments_tab(page)
-    released = tab.locator("#released_assignments_list .list_item", has_text=ASSIGNMENT)
+    tab = assignments_tab(page, the_hub, student)
+    released = tab.locator("#released_assignments_list .list_item:not(.nested_list_item)", has_text=ASSIGNMENT).first
     released.locator("button", has_text="Fetch").click()
-    tab.locator("#fetched_assignments_list .list_item", has_text=ASSIGNMENT).wait_for()
+    tab.locator("#fetched_assignments_list .list_item:not(.nested_list_item)", has_text=ASSIGNMENT).first.wait_for()
     shot(page, f"03-{student}-fetched")
     fetched = Path("/home") / student / ASSIGNMENT / NOTEBOOK
     assert fetched.is_file()
@@ -266,10 +273,10 @@ def test_student_fetches_completes_validates_and_submits(the_hub, pages, student
     page.locator(".jp-Dialog .jp-Dialog-footer .jp-mod-accept").click()
     message.wait_for(state="detached")
 
-    tab = assignments_tab(page)
-    fetched_item = tab.locator("#fetched_assignments_list .list_item", has_text=ASSIGNMENT)
+    tab = assignments_tab(page, the_hub, student)
+    fetched_item = tab.locator("#fetched_assignments_list .list_item:not(.nested_list_item)", has_text=ASSIGNMENT).first
     fetched_item.locator("button", has_text="Submit").click()
-    tab.locator("#submitted_assignments_list .list_item", has_text=ASSIGNMENT).wait_for()
+    tab.locator("#submitted_assignments_list .list_item:not(.nested_list_item)", has_text=ASSIGNMENT).first.wait_for()
     shot(page, f"07-{student}-submitted")
     inbound = hub.EXCHANGE / hub.COURSE_ID / "inbound"
     assert any(p.name.startswith(f"{student}+{ASSIGNMENT}+") for p in inbound.iterdir())
@@ -325,9 +332,8 @@ def test_instructor_exports_grades_from_a_terminal(the_hub, pages):
 @pytest.mark.parametrize("student", ["student1", "student2"])
 def test_student_fetches_and_reads_feedback(the_hub, pages, student):
     page = pages(student)
-    page.goto(f"{the_hub['url']}/user/{student}/lab/workspaces/feedback")
-    tab = assignments_tab(page)
-    submitted = tab.locator("#submitted_assignments_list .list_item", has_text=ASSIGNMENT)
+    tab = assignments_tab(page, the_hub, student)
+    submitted = tab.locator("#submitted_assignments_list .list_item:not(.nested_list_item)", has_text=ASSIGNMENT).first
     submitted.locator("button", has_text="Fetch Feedback").click()
     tab.locator("#submitted_assignments_list", has_text="view feedback").wait_for()
     shot(page, f"14-{student}-feedback-fetched")

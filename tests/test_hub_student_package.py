@@ -1,0 +1,91 @@
+"""The students' side of the checks: the cnnviz-student wheel and the plain hand-out folder.
+
+Students get the visible checks and nothing of the grader: no references, no
+trusted grading, no jail, no source/. What they get must import and run with
+the course's own package out of reach.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+from cnnviz import ASSIGNMENT, COURSE_ROOT, CourseError, student_package
+
+STUDENT_FILES = {"cnnviz/__init__.py", "cnnviz/lesson.py", "cnnviz/checks.py", "cnnviz/facts.py"}
+
+# Run where only the extracted files (and the venv's third-party packages) are importable:
+# `-I` drops the current folder and PYTHONPATH, and the course's editable install is removed from the path.
+PROBE = """
+import sys
+sys.meta_path[:] = [f for f in sys.meta_path if 'editable' not in type(f).__module__.lower()
+                    and 'editable' not in getattr(f, '__name__', '').lower()]
+sys.path.insert(0, sys.argv[1])
+import cnnviz, cnnviz.lesson as lesson
+assert cnnviz.__file__.startswith(sys.argv[1]), cnnviz.__file__
+try:
+    import cnnviz.reference
+except ImportError:
+    print("no-reference")
+print(len(lesson.STEPS))
+try:
+    lesson.check("test_sample_batch", {})
+except AssertionError as exc:
+    print("visible-check:", str(exc).splitlines()[0])
+"""
+
+
+def _probe(folder) -> str:
+    result = subprocess.run([sys.executable, "-I", "-c", PROBE, str(folder)], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+
+def test_the_wheel_holds_the_visible_checks_and_nothing_of_the_grader(tmp_path):
+    wheel = student_package.build_wheel(tmp_path / "dist")
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        archive.extractall(tmp_path / "site")
+    assert {n for n in names if n.startswith("cnnviz/")} == STUDENT_FILES
+    assert not any(forbidden in n for n in names for forbidden in ("reference", "trusted", "jail", "source/"))
+    out = _probe(tmp_path / "site")
+    assert "no-reference" in out
+    # The steps of the notebook, and a visible check that runs and answers in both languages.
+    assert "20" in out.split()
+    assert "visible-check:" in out and " / " in out
+
+
+def test_the_wheel_is_the_same_bytes_every_build(tmp_path):
+    first = student_package.build_wheel(tmp_path / "a").read_bytes()
+    assert student_package.build_wheel(tmp_path / "b").read_bytes() == first
+
+
+def test_the_hand_out_folder_runs_the_checks_from_its_own_folder(tmp_path):
+    folder = student_package.student_folder(tmp_path / "hand-out")
+    assert (folder / f"{ASSIGNMENT}.ipynb").is_file()
+    assert (folder / "best-cnn-model.keras").is_file()
+    assert {f"cnnviz/{p.name}" for p in (folder / "cnnviz").iterdir()} == STUDENT_FILES
+    assert "no-reference" in _probe(folder)
+
+
+def test_a_student_module_importing_a_grader_module_stops_the_build(monkeypatch, tmp_path):
+    real = student_package.PACKAGE_DIR
+    fake = tmp_path / "cnnviz"
+    fake.mkdir()
+    for name in ("__init__", "lesson", "checks", "facts", "trusted"):
+        (fake / f"{name}.py").write_text((real / f"{name}.py").read_text())
+    (fake / "checks.py").write_text((real / "checks.py").read_text() + "\nfrom . import trusted\n")
+    monkeypatch.setattr(student_package, "PACKAGE_DIR", fake)
+    with pytest.raises(CourseError, match="trusted"):
+        student_package.build_wheel(tmp_path / "dist")
+
+
+def test_the_command_line_builds_the_wheel(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "cnnviz", "student-package", "--dist", str(tmp_path)],
+                            cwd=COURSE_ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert list(tmp_path.glob("cnnviz_student-*-py3-none-any.whl"))
