@@ -28,6 +28,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import re
 import signal
@@ -227,8 +228,12 @@ def _postgres_lock(db_url: str, student: str, wait: float):
     dsn = re.sub(r"^postgresql\+\w+://", "postgresql://", db_url)
     # Keepalives: if a grading machine vanishes without closing its connection, the
     # server notices within about a minute and releases that machine's locks.
-    connection = psycopg.connect(dsn, autocommit=True, connect_timeout=10, keepalives=1,
-                                 keepalives_idle=30, keepalives_interval=10, keepalives_count=3)
+    try:
+        connection = psycopg.connect(dsn, autocommit=True, connect_timeout=10, keepalives=1,
+                                     keepalives_idle=30, keepalives_interval=10, keepalives_count=3)
+    except psycopg.Error as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise OSError(f"cannot reach the gradebook {safe_url(db_url)} for {student}'s lock ({first[:200]})") from None
     try:
         def take() -> bool:
             row = connection.execute("SELECT pg_try_advisory_lock(hashtext(%s), hashtext(%s))",
@@ -455,10 +460,9 @@ def autograde_class(root: Path = COURSE_ROOT, workers: int | None = None, schedu
                 if not outcome.ok:
                     tqdm.write(f"[autograde] {outcome.student}: not graded: {outcome.message}")
     except SchedulerLost as lost:
-        _report_lost(root, students, outcomes, run, scheduler, str(lost))
-        raise SchedulerLost(f"lost the Dask scheduler {scheduler} ({lost}): "
-                            f"{len(students) - sum(o.ok for o in outcomes)} of {len(students)} students "
-                            "may still be ungraded; resume with `python -m cnnviz autograde --missing`",
+        ungraded = _report_lost(root, students, outcomes, run, scheduler, str(lost))
+        raise SchedulerLost(f"lost the Dask scheduler {scheduler} ({lost}) with {ungraded} of {len(students)} "
+                            "students not graded; resume with `python -m cnnviz autograde --missing`",
                             outcomes) from None
     elapsed = time.perf_counter() - started
     failed = [o for o in outcomes if not o.ok]
@@ -468,7 +472,7 @@ def autograde_class(root: Path = COURSE_ROOT, workers: int | None = None, schedu
 
 
 def _report_lost(root: Path, students: list[str], outcomes: list[Outcome], run: str,
-                 scheduler: str, reason: str) -> None:
+                 scheduler: str, reason: str) -> int:
     received = {o.student: o for o in outcomes}
     # Students in flight when the scheduler went may still have finished on their worker.
     finished = {r["student"]: r for r in read_journal(root) if r.get("run") == run and "ended" in r}
@@ -481,6 +485,7 @@ def _report_lost(root: Path, students: list[str], outcomes: list[Outcome], run: 
     print(f"[autograde] not graded {len(ungraded)}: {', '.join(ungraded) or '-'}")
     print("[autograde] resume with: python -m cnnviz autograde --missing "
           "(grades only the students the journal in autograded/.journal/ has no grading of)")
+    return len(ungraded) + len(failed)
 
 
 def _fan_out(root: str, students: list[str], workers: int, scheduler: str | None, db_url: str, run: str):
@@ -515,6 +520,7 @@ def _fan_out_dask(root: str, students: list[str], scheduler: str, db_url: str, e
     except (OSError, TimeoutError) as exc:
         raise CourseError(f"cannot reach the Dask scheduler at {scheduler} ({exc}); "
                           "start one with `dask scheduler` or leave out --scheduler") from None
+    lost = False
     try:
         # Only the iterator holds the futures: once a result is read the future is
         # released, so Dask has no finished result to recompute when a worker dies.
@@ -528,17 +534,30 @@ def _fan_out_dask(root: str, students: list[str], scheduler: str, db_url: str, e
                 outcome = future.result()
             except (FutureCancelledError, CommClosedError, OSError) as exc:
                 # We cancel nothing ourselves: a cancelled task means the scheduler is gone.
-                raise SchedulerLost(_reason(exc), []) from None
+                lost = True
+                raise SchedulerLost(_lost_reason(exc), []) from None
             except Exception as exc:  # KilledWorker (the task took its workers down), or a task error
                 outcome = Outcome(student_of[future.key], False, 0.0, _reason(exc))
             future.release()
             del future
             yield outcome
     finally:
+        if lost:
+            # Dask logs its reconnection attempts, cut short by close(), as tracebacks: the
+            # summary already says what happened.
+            for name in list(logging.root.manager.loggerDict):
+                if name.split(".")[0] == "distributed":  # its children have levels of their own
+                    logging.getLogger(name).setLevel(logging.CRITICAL)
         try:
             client.close(timeout=5)
         except Exception:  # closing a client whose scheduler is gone may itself fail; nothing to keep
             pass
+
+
+def _lost_reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and not type(exc).__name__ == "CommClosedError":
+        return f"{type(exc).__name__}: {exc}"[:200]
+    return "its connection closed"
 
 
 def _reason(exc: BaseException) -> str:
