@@ -1,22 +1,28 @@
 """Grading a whole class: parallel nbgrader processes, the SQLite gradebook under
 concurrent writers, a Dask scheduler, and bad submissions that must not stop the class.
 
-These tests use a toy course with the same assignment name and a one-line
+The slow tests use a toy course with the same assignment name and a one-line
 notebook, so that they measure the fan-out and the gradebook, not TensorFlow.
+The fast ones pin down the worker rule and how a grading process outlives, or
+rather does not outlive, the worker that started it (tests/test_cluster.py
+does the same with real Dask processes).
 """
 
+import os
+import select
 import shutil
+import signal
 import subprocess
 import sys
+import textwrap
+import time
 
 import pytest
 from toycourse import NOTEBOOK, gradebook_cells, gradebook_rows, submit_answer
 
 from cnnviz import ASSIGNMENT, CourseError, classgrade, grading
 
-pytestmark = pytest.mark.slow
-
-
+@pytest.mark.slow
 def test_eight_parallel_graders_grade_everyone_without_database_locked(toy_course):
     for k in range(16):
         submit_answer(toy_course, f"s{k:02d}", "x = 1" if k % 2 == 0 else "x = 2")
@@ -28,6 +34,7 @@ def test_eight_parallel_graders_grade_everyone_without_database_locked(toy_cours
     assert rows == {f"s{k:02d}": (1.0 if k % 2 == 0 else 0.0) for k in range(16)}, rows
 
 
+@pytest.mark.slow
 def test_parallel_scores_equal_nbgraders_serial_scores(toy_course, tmp_path):
     answers = {"right": "x = 1", "wrong": "x = 3", "broken": "x = 1/0", "blank": "pass"}
     for student, answer in answers.items():
@@ -39,6 +46,7 @@ def test_parallel_scores_equal_nbgraders_serial_scores(toy_course, tmp_path):
     assert gradebook_rows(toy_course) == gradebook_rows(serial), "parallel and serial scores differ"
 
 
+@pytest.mark.slow
 def test_a_dask_scheduler_grades_the_class(toy_course):
     distributed = pytest.importorskip("distributed")
     for student in ("a", "b", "c"):
@@ -50,12 +58,14 @@ def test_a_dask_scheduler_grades_the_class(toy_course):
     assert gradebook_rows(toy_course) == {"a": 1.0, "b": 1.0, "c": 1.0}
 
 
+@pytest.mark.slow
 def test_an_unreachable_scheduler_is_one_clear_error(toy_course):
     submit_answer(toy_course, "a", "x = 1")
     with pytest.raises(CourseError, match="cannot reach the Dask scheduler"):
         classgrade.autograde_class(toy_course, scheduler="tcp://127.0.0.1:9")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("content", [b"", b"{ this is not json", b'{"cells": 3}'],
                          ids=["empty-file", "not-json", "not-a-notebook"])
 def test_a_broken_notebook_fails_alone_with_one_line(toy_course, content):
@@ -79,6 +89,7 @@ def test_a_broken_notebook_fails_alone_with_one_line(toy_course, content):
     assert after["late"] == 1.0
 
 
+@pytest.mark.slow
 def test_the_cli_prints_a_summary_line_and_exits_1_when_a_student_is_not_graded(toy_course):
     submit_answer(toy_course, "a", "x = 1")
     command = [sys.executable, "-m", "cnnviz", "autograde", "--workers", "1", "--course-dir", str(toy_course)]
@@ -93,6 +104,7 @@ def test_the_cli_prints_a_summary_line_and_exits_1_when_a_student_is_not_graded(
     assert "graded 1, failed 1" in result.stdout, result.stdout
 
 
+@pytest.mark.slow
 def test_missing_grades_only_students_without_a_grading_of_their_current_submission(toy_course):
     for student in ("a", "b", "c"):
         submit_answer(toy_course, student, "x = 1")
@@ -107,6 +119,7 @@ def test_missing_grades_only_students_without_a_grading_of_their_current_submiss
     assert classgrade.autograde_class(toy_course, workers=2, missing=True) == [], "nothing left to grade"
 
 
+@pytest.mark.slow
 def test_a_new_sqlite_gradebook_gets_the_assignment_before_grading(toy_course):
     (toy_course / "gradebook.db").unlink()
     submit_answer(toy_course, "a", "x = 1")
@@ -115,6 +128,7 @@ def test_a_new_sqlite_gradebook_gets_the_assignment_before_grading(toy_course):
     assert gradebook_rows(toy_course) == {"a": 1.0}
 
 
+@pytest.mark.slow
 def test_every_attempt_holds_the_students_lock_and_is_journaled(toy_course):
     for student in ("a", "b"):
         submit_answer(toy_course, student, "x = 1")
@@ -129,6 +143,7 @@ def test_every_attempt_holds_the_students_lock_and_is_journaled(toy_course):
         assert record["ok"] and record["ended"] >= record["started"] and record["nbgrader_pid"], record
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("answer, graded", [
     ("while True:\n    pass", True),
     ("import sys\nsys.exit()", True),
@@ -170,6 +185,7 @@ def test_a_runaway_cell_never_stops_the_class(toy_course, answer, graded):
         assert not earned, f"a submission nbgrader could not grade must earn nothing, found {earned}"
 
 
+@pytest.mark.slow
 def test_edited_and_deleted_test_cells_are_graded_with_the_instructors_tests(toy_course):
     release = grading.read_notebook(toy_course / "release" / ASSIGNMENT / NOTEBOOK)
     edited = grading.fill_release(release, {"answer": "x = 5", "answer_y": "y = 2"})
@@ -186,3 +202,63 @@ def test_edited_and_deleted_test_cells_are_graded_with_the_instructors_tests(toy
     for student in ("edited", "deleted"):
         assert cells[(student, "test_x")] == 0.0, f"{student}: the instructor's test_x must grade x = 5 as wrong"
         assert cells[(student, "test_y")] == 1.0, f"{student}: test_y must still pass"
+
+
+@pytest.mark.parametrize("cores, free_mib, workers", [
+    (2, 24000, 2),   # this machine: cores decide
+    (16, 4000, 3),   # memory decides: 4000 // 1200
+    (8, 500, 1),     # never fewer than one
+])
+def test_the_default_number_of_workers_is_cores_capped_by_memory(monkeypatch, cores, free_mib, workers):
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cores)))
+    monkeypatch.setattr(classgrade, "_available_memory_bytes", lambda: free_mib * 2**20)
+    assert classgrade.MEMORY_PER_WORKER_MB == 1200
+    assert classgrade.default_workers() == workers
+
+
+def _exit_time(pid, timeout):
+    try:
+        handle = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return time.time()
+    try:
+        return time.time() if select.select([handle], [], [], timeout)[0] else None
+    finally:
+        os.close(handle)
+
+
+def test_a_grading_process_leads_its_own_session_holds_the_lock_and_dies_with_its_worker(tmp_path):
+    # A stand-in worker takes the student's lock and starts a long "nbgrader" the way
+    # grade_student does; then it is SIGKILLed, as a dying Dask worker would be.
+    worker_code = textwrap.dedent(f"""
+        import sys
+        from pathlib import Path
+        from cnnviz import classgrade
+        with classgrade.student_lock(Path({str(tmp_path)!r}), "ana", None) as fd:
+            classgrade._run_nbgrader(["-c", "import time; time.sleep(60)"], {str(tmp_path)!r}, None, fd,
+                                     lambda pid: print(pid, flush=True))
+    """)
+    worker = subprocess.Popen([sys.executable, "-c", worker_code], stdout=subprocess.PIPE, text=True)
+    grader = int(worker.stdout.readline())
+    try:
+        time.sleep(0.5)  # the grader is past its launcher
+        assert os.getsid(grader) == grader, "the grading process must lead its own session"
+        with pytest.raises(TimeoutError, match="still held"):
+            with classgrade.student_lock(tmp_path, "ana", None, wait=0.5):
+                pass
+
+        killed = time.time()
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+        died = _exit_time(grader, timeout=10)
+        assert died is not None, "the grading process outlived its worker"
+        assert died - killed < 5
+        with classgrade.student_lock(tmp_path, "ana", None, wait=5):
+            pass  # free again, once the grading process is gone
+    finally:
+        worker.kill()
+        try:
+            os.kill(grader, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
