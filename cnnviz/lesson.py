@@ -672,6 +672,17 @@ def _publish(grade_id: str, found: dict) -> None:
     publish_display_data({facts.MIME_TYPE: facts.encode(grade_id, found)})
 
 
+@contextmanager
+def _in_step(step: Step):
+    """A failure of ``step``'s checks, with the step's name in front of each half of the message."""
+    __tracebackhide__ = True
+    try:
+        yield
+    except AssertionError as exc:
+        ko, _, en = str(exc).partition(" / ")
+        checks.fail(f"[{step.title_ko}] {ko}", f"[{step.title_en}] {en}")
+
+
 def check(grade_id: str, namespace: dict) -> None:
     """A test cell's visible checks, run in the notebook on its own variables (``globals()``)."""
     __tracebackhide__ = True
@@ -680,7 +691,8 @@ def check(grade_id: str, namespace: dict) -> None:
     _history[grade_id] = found
     if _publishing:
         _publish(grade_id, found)
-    step.visible(found)
+    with _in_step(step):
+        step.visible(found)
 
 
 def check_hidden(grade_id: str, namespace: dict) -> None:
@@ -694,7 +706,8 @@ def check_hidden(grade_id: str, namespace: dict) -> None:
 
     step = STEPS[grade_id]
     found = facts.extract(namespace, step.names)
-    step.hidden(found, reference.for_checkpoint(CHECKPOINT_NAME), _history)
+    with _in_step(step):
+        step.hidden(found, reference.for_checkpoint(CHECKPOINT_NAME), _history)
 
 
 @dataclass(frozen=True)
@@ -712,9 +725,10 @@ def grade(grade_id: str, found: dict[str, Fact], refs, earlier: dict[str, dict[s
     step = STEPS[grade_id]
     stage = "visible"
     try:
-        step.visible(found)
-        stage = "hidden"
-        step.hidden(found, refs, earlier)
+        with _in_step(step):
+            step.visible(found)
+            stage = "hidden"
+            step.hidden(found, refs, earlier)
     except AssertionError as exc:
         return Verdict(False, str(exc), stage)
     except Exception as exc:  # a defect of the check, reported as such
