@@ -311,6 +311,9 @@ _step("test_kernel_grid", "커널 그림", "the kernel grid", "kernel_fig", "con
 def _untrained_visible(found):
     checks.require(found, "no_training_conv", "no_training_weights")
     layer = checks.conv2d(found["no_training_conv"], "no_training_conv")
+    # The settings the instructions give: naming a wrong one reveals nothing the student computes.
+    checks.assert_conv_settings(layer, "no_training_conv", filters=32, kernel_size=(3, 3), activation="relu",
+                                padding="same")
     checks.assert_numpy(found["no_training_weights"], "no_training_weights")
     checks.assert_array_close(
         found["no_training_weights"], layer.weights[0], "no_training_weights",
@@ -320,8 +323,6 @@ def _untrained_visible(found):
 
 def _untrained_hidden(found, refs, earlier):
     layer = found["no_training_conv"]
-    checks.assert_conv_settings(layer, "no_training_conv", filters=refs.kernel.shape[-1],
-                                kernel_size=refs.kernel.shape[:2], activation="relu", padding="same")
     kernel = layer.weights[0]
     checks.check(
         kernel.shape == refs.kernel.shape,
