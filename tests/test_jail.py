@@ -170,3 +170,67 @@ def test_a_notebook_runs_in_the_jail_through_nbclient(tmp_path):
     assert "read-only" in printed, printed
     assert "'lo'" in printed and "eth" not in printed, printed
     assert nbformat.validate(nb) is None
+
+
+def _cgroup_has(*controllers):
+    plan = jail.find_cgroups() if shutil.which("bwrap") else None
+    return plan is not None and all(c in plan.parents for c in controllers)
+
+
+def run_jailed(code, limits):
+    """Run ``code`` in a jail with ``limits``; its stdout, and the run (closed)."""
+    run = jail.JailRun(limits)
+    try:
+        result = subprocess.run(run.command([sys.executable, "-I", "-c", code], []), cwd="/",
+                                capture_output=True, text=True, timeout=120)
+    finally:
+        run.close()
+    return result.stdout, run
+
+
+@pytest.mark.skipif(not _cgroup_has("memory"), reason="needs a writable memory cgroup (root, v1 or v2)")
+def test_the_memory_cap_holds_for_the_whole_process_tree():
+    # Three children of 100 MiB each under a 128 MiB cap: each alone would fit, together they cannot.
+    code = ("import subprocess, sys\n"
+            "hog = (\"open('/proc/self/oom_score_adj', 'w').write('1000')\\n\"\n"
+            "       'b = bytearray(100 * 2 ** 20)\\nimport time\\ntime.sleep(5)')\n"
+            "children = [subprocess.Popen([sys.executable, '-c', hog]) for _ in range(3)]\n"
+            "print([child.wait() for child in children])")
+    printed, _ = run_jailed(code, jail.Limits(memory_mb=128, home_mb=16, tmp_mb=16))
+    # The children ask to be the OOM killer's first choice, so the parent lives to report.
+    codes = eval(printed.strip().splitlines()[-1]) if printed.strip() else None
+    assert codes is not None and -9 in codes, f"no child was stopped at the cap: exit codes {codes}"
+
+
+@pytest.mark.skipif(not _cgroup_has("pids"), reason="needs a writable pids cgroup (root, v1 or v2)")
+def test_the_process_cap_stops_a_fork_bomb():
+    code = ("import os, time\n"
+            "count = 0\n"
+            "try:\n"
+            "    while count < 500:\n"
+            "        if os.fork() == 0:\n"
+            "            time.sleep(3)\n"
+            "            os._exit(0)\n"
+            "        count += 1\n"
+            "except OSError as error:\n"
+            "    print('stopped', count, type(error).__name__)\n")
+    printed, _ = run_jailed(code, jail.Limits(processes=20))
+    assert printed.startswith("stopped"), printed
+    assert int(printed.split()[1]) < 20, printed
+
+
+@needs_bwrap
+def test_the_tmpfs_are_size_capped():
+    code = ("import os\n"
+            "for folder in ('/tmp', os.environ['HOME']):\n"
+            "    written = 0\n"
+            "    try:\n"
+            "        with open(os.path.join(folder, 'fill'), 'wb') as handle:\n"
+            "            while written < 2 ** 30:\n"
+            "                handle.write(b'x' * 2 ** 20)\n"
+            "                handle.flush()\n"
+            "                written += 2 ** 20\n"
+            "    except OSError as error:\n"
+            "        print(folder, written // 2 ** 20, type(error).__name__)\n")
+    printed, _ = run_jailed(code, jail.Limits(home_mb=8, tmp_mb=4))
+    assert printed.split() == ["/tmp", "4", "OSError", jail.HOME, "8", "OSError"], printed
