@@ -45,7 +45,10 @@ def run_once(code: str | None, jailed: bool, workdir: Path) -> float:
     from nbclient import NotebookClient
 
     manager = jail.kernel_manager_class() if jailed else AsyncKernelManager
-    env = None if jailed else jail.kernel_environment({"HOME": str(workdir)})
+    # The plain kernel gets the jail's environment, with its folders in the working folder.
+    env = None if jailed else jail.kernel_environment({
+        "HOME": str(workdir), "MPLCONFIGDIR": str(workdir / ".config" / "matplotlib"),
+        "IPYTHONDIR": str(workdir / ".ipython"), "KERAS_HOME": str(workdir / ".keras")})
     started = time.perf_counter()
     client = NotebookClient(notebook(code), kernel_manager_class=manager, timeout=300, startup_timeout=300,
                             shutdown_kernel="immediate", resources={"metadata": {"path": str(workdir)}})
