@@ -226,11 +226,14 @@ def _postgres_lock(db_url: str, student: str, wait: float):
 
     # SQLAlchemy's URL may name a driver (postgresql+psycopg://); libpq takes the plain form.
     dsn = re.sub(r"^postgresql\+\w+://", "postgresql://", db_url)
-    # Keepalives: if a grading machine vanishes without closing its connection, the
-    # server notices within about a minute and releases that machine's locks.
+    # Keepalives on both ends: if a grading machine vanishes without closing its
+    # connection, the server (its settings for this session) drops the session and
+    # the lock within about a minute; the worker notices a vanished server as soon.
+    keepalive = "-c tcp_keepalives_idle=30 -c tcp_keepalives_interval=10 -c tcp_keepalives_count=3"
     try:
         connection = psycopg.connect(dsn, autocommit=True, connect_timeout=10, keepalives=1,
-                                     keepalives_idle=30, keepalives_interval=10, keepalives_count=3)
+                                     keepalives_idle=30, keepalives_interval=10, keepalives_count=3,
+                                     options=keepalive)
     except psycopg.Error as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise OSError(f"cannot reach the gradebook {safe_url(db_url)} for {student}'s lock ({first[:200]})") from None
