@@ -304,15 +304,15 @@ def _run_nbgrader(command: list[str], root: str, env: dict, lock_fd: int, on_sta
         [sys.executable, "-c", _DIE_WITH_PARENT, str(os.getpid()), *command],
         cwd=root, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         start_new_session=True, pass_fds=(lock_fd,))
-    on_start(process.pid)
     with _running_guard:
         _running.add(process)
     try:
+        on_start(process.pid)
         output, _ = process.communicate()
     finally:
         with _running_guard:
             _running.discard(process)
-        if process.poll() is None:  # this thread was interrupted: take nbgrader down too
+        if process.poll() is None:  # interrupted, or the journal could not be written: stop nbgrader too
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
     return process.returncode, output
