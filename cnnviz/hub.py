@@ -156,6 +156,17 @@ class Account:
     role: str
 
 
+def _ensure_shell_path(home: Path, name: str) -> None:
+    """JupyterLab's terminals start login shells, which reset PATH: put the users' environment first again."""
+    bashrc = home / ".bashrc"
+    line = f'export PATH="{ENV / "bin"}:$PATH"  # make hub: the course\'s Python, nbgrader, jupyter\n'
+    text = bashrc.read_text() if bashrc.is_file() else ""
+    if line not in text:
+        bashrc.write_text(text + ("" if text.endswith("\n") or not text else "\n") + line)
+        entry = pwd.getpwnam(name)
+        os.chown(bashrc, entry.pw_uid, entry.pw_gid)
+
+
 def ensure_accounts() -> list[Account]:
     """The instructor's and students' Linux accounts, with their passwords (kept across runs)."""
     STATE.mkdir(parents=True, exist_ok=True)
@@ -170,6 +181,7 @@ def ensure_accounts() -> list[Account]:
         home = Path(pwd.getpwnam(name).pw_dir)
         home.mkdir(exist_ok=True)
         os.chmod(home, 0o700)  # nobody reads another account's work
+        _ensure_shell_path(home, name)
         password = saved.get(name) or secrets.token_urlsafe(9)
         _run("chpasswd", input=f"{name}:{password}\n")
         saved[name] = password
@@ -228,7 +240,7 @@ def ensure_environment() -> Path:
                             dirs_exist_ok=True)
     # Console scripts (nbgrader runs `alembic` from PATH), pointed at this environment's Python.
     for script in (Path(sys.prefix) / "bin").iterdir():
-        if not script.is_file() or script.is_symlink():
+        if not script.is_file() or script.is_symlink() or script.name == "cnnviz":  # the course's own CLI
             continue
         head = script.read_bytes()[:200]
         if head.startswith(f"#!{sys.prefix}/bin/python".encode()):
@@ -249,6 +261,16 @@ def ensure_environment() -> Path:
     _run("chmod", "-R", "a+rX", str(ENV))
     stamp.write_text(fingerprint)
     return ENV
+
+
+def ensure_lab_settings() -> None:
+    """Every account's JupyterLab: no "Jupyter news?" question and no update checks (the hub is offline)."""
+    folder = ENV / "share" / "jupyter" / "lab" / "settings"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "overrides.json").write_text(json.dumps(
+        {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False}},
+        indent=2))
+    os.chmod(folder / "overrides.json", 0o644)
 
 
 def ensure_student_config() -> Path:
@@ -440,6 +462,7 @@ def up() -> list[Account]:
     STATE.mkdir(parents=True, exist_ok=True)
     accounts = ensure_accounts()
     ensure_environment()
+    ensure_lab_settings()
     ensure_student_config()
     ensure_data()
     ensure_exchange()

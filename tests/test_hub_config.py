@@ -1,0 +1,69 @@
+"""`make hub`'s JupyterHub configuration (cnnviz/hub.py), without starting anything.
+
+The end-to-end class on a running hub is tests/e2e/test_hub_class.py (`make test-hub`).
+"""
+
+from __future__ import annotations
+
+import pwd
+import types
+
+import pytest
+from traitlets.config import Config
+
+from cnnviz import CourseError, hub
+
+
+def test_the_hub_listens_on_loopback_only_with_pam_and_the_course_accounts(monkeypatch):
+    monkeypatch.setenv("CNNVIZ_HUB_STUDENTS", "3")
+    monkeypatch.setenv("CNNVIZ_HUB_PORT", "8123")
+    c = Config()
+    hub.configure(c)
+    assert c.JupyterHub.ip == "127.0.0.1" and c.JupyterHub.hub_ip == "127.0.0.1" and c.JupyterHub.port == 8123
+    assert c.JupyterHub.authenticator_class == "pam"
+    assert c.Authenticator.allowed_users == {"instructor", "student1", "student2", "student3"}
+    # Users' servers run the users' environment, never the course venv, and inherit nothing of root's.
+    assert c.Spawner.cmd[0] == str(hub.ENV / "bin" / "python")
+    assert c.Spawner.env_keep == []
+    assert str(hub.STATE) in c.JupyterHub.db_url
+
+
+@pytest.mark.parametrize("count", ["0", "x", "501"])
+def test_a_bad_number_of_students_is_one_clear_error(monkeypatch, count):
+    monkeypatch.setenv("CNNVIZ_HUB_STUDENTS", count)
+    with pytest.raises(CourseError, match="CNNVIZ_HUB_STUDENTS"):
+        hub.students()
+
+
+def _spawner(name, monkeypatch):
+    monkeypatch.setattr(pwd, "getpwnam", lambda n: types.SimpleNamespace(pw_dir=f"/home/{n}"))
+    return types.SimpleNamespace(user=types.SimpleNamespace(name=name), environment={}, notebook_dir="")
+
+
+def test_students_servers_get_the_student_config_and_no_course(monkeypatch):
+    spawner = _spawner("student1", monkeypatch)
+    hub._pre_spawn(spawner)
+    assert spawner.notebook_dir == "/home/student1"
+    assert spawner.environment["JUPYTER_CONFIG_PATH"] == str(hub.STUDENT_CONFIG)
+    assert "PYTHONPATH" not in spawner.environment
+    assert spawner.environment["TF_CPP_MIN_LOG_LEVEL"] == "3"
+
+
+def test_the_instructors_server_opens_the_course_with_the_full_package(monkeypatch):
+    spawner = _spawner("instructor", monkeypatch)
+    hub._pre_spawn(spawner)
+    assert spawner.notebook_dir == str(hub.instructor_course())
+    assert spawner.environment["PYTHONPATH"] == str(hub.instructor_course())
+    assert "JUPYTER_CONFIG_PATH" not in spawner.environment
+
+
+def test_students_lose_the_formgrader_and_create_assignment(tmp_path, monkeypatch):
+    monkeypatch.setattr(hub, "STUDENT_CONFIG", tmp_path / "student-config")
+    import json
+
+    folder = hub.ensure_student_config()
+    disabled = json.loads((folder / "labconfig" / "page_config.json").read_text())["disabledExtensions"]
+    assert disabled["@jupyter/nbgrader:formgrader"] and disabled["@jupyter/nbgrader:create-assignment"]
+    extensions = json.loads((folder / "jupyter_server_config.json").read_text())["ServerApp"]["jpserver_extensions"]
+    assert extensions["nbgrader.server_extensions.formgrader"] is False
+    assert "nbgrader.server_extensions.assignment_list" not in extensions  # students keep the Assignments tab
