@@ -328,16 +328,18 @@ def test_instructor_releases_feedback_and_exports_grades_from_a_terminal(the_hub
     page.locator("#jp-menu-panel .lm-MenuBar-itemLabel", has_text=re.compile("^File$")).click()
     page.locator(".lm-Menu .lm-Menu-item[data-type='submenu']", has_text=re.compile("^New")).first.hover()
     page.locator(".lm-Menu .lm-Menu-item[data-command='terminal:create-new']").click()
-    terminal = page.locator(".jp-Terminal .xterm")
+    terminal = page.locator("#jp-main-dock-panel > .lm-Widget:not(.lm-mod-hidden) .jp-Terminal")
     terminal.wait_for()
-    terminal.click()
-    page.keyboard.type(f"cd ~/{hub.COURSE_DIR_NAME} && nbgrader generate_feedback {ASSIGNMENT} && nbgrader release_feedback {ASSIGNMENT}"
-                       " && nbgrader export --to grades.csv\n")
+    # bash is ready for keys once its first prompt has set the tab's title to user@host: folder.
+    page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel",
+                 has_text="instructor@").wait_for(timeout=SPAWN_TIMEOUT)
+    page.keyboard.type(f"cd ~/{hub.COURSE_DIR_NAME} && nbgrader generate_feedback {ASSIGNMENT}"
+                       f" && nbgrader release_feedback {ASSIGNMENT} && nbgrader export --to grades.csv\n")
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and not (grades.is_file() and grades.stat().st_size > 0):
         page.wait_for_timeout(500)  # polls the real condition: the file nbgrader writes
     shot(page, "13-instructor-export")
-    assert grades.is_file(), "no grades.csv; the terminal shows:\n" + page.locator(".jp-Terminal").inner_text()[-2000:]
+    assert grades.is_file(), "no grades.csv; the terminal shows:\n" + terminal.inner_text()[-2000:]
     rows = {row["student_id"]: float(row["score"]) for row in csv.DictReader(grades.open())}
     assert rows == _expected_totals(), rows
 
