@@ -456,12 +456,15 @@ def bwrap_command(command: list[str], identity: Identity, limits: Limits, *,
               if not path.is_relative_to("/usr")]
     binds.append((str(PACKAGE_DIR), str(kernel_package_path())))
     argv += ["--proc", "/proc", "--dev", "/dev"]
-    argv += _parent_dirs([target for _, target in binds] + [HOME] + ([str(shared_dir)] if shared_dir else []))
-    for source, target in binds:
-        argv += ["--ro-bind", source, target]
+    # The private /tmp and home come before the binds: a clone and its venv under /tmp (as a
+    # CI checkout or a scratch course may be) are bound on top of the tmpfs, not hidden by it.
+    argv += _parent_dirs([HOME])
     argv += ["--perms", "1777", "--size", str(limits.tmp_mb * MiB), "--tmpfs", "/tmp",
              "--perms", "1777", "--size", str(limits.home_mb * MiB), "--tmpfs", HOME,
              "--perms", "1777", "--dir", f"{HOME}/.keras", "--perms", "0755", "--dir", f"{HOME}/.keras/datasets"]
+    argv += _parent_dirs([target for _, target in binds] + ([str(shared_dir)] if shared_dir else []))
+    for source, target in binds:
+        argv += ["--ro-bind", source, target]
     for path in files:
         argv += ["--ro-bind", str(path), f"{HOME}/{path.name}"]
     if data_dir is not None and data_dir.is_dir():
