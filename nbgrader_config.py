@@ -68,9 +68,10 @@ from cnnviz import feedback  # noqa: E402
 # without internet (cnnviz/feedback.py).
 c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, ShortTracebacks, feedback.StepTitles,
                                     feedback.MathToMathML, CSSHTMLHeaderPreprocessor]
-c.HTMLExporter.template_name = feedback.TEMPLATE_NAME
-c.HTMLExporter.template_file = feedback.TEMPLATE_FILE
-c.HTMLExporter.extra_template_basedirs = [feedback.nbgrader_templates(), str(feedback.TEMPLATES)]
+c.GenerateFeedback.exporter_class = feedback.FeedbackExporter
+c.FeedbackExporter.template_name = feedback.TEMPLATE_NAME
+c.FeedbackExporter.template_file = feedback.TEMPLATE_FILE
+c.FeedbackExporter.extra_template_basedirs = [feedback.nbgrader_templates(), str(feedback.TEMPLATES)]
 
 # Releasing feedback goes on past a student whose feedback folder is incomplete (one line for
 # them) instead of stopping the whole class with a traceback (cnnviz/exchange.py).

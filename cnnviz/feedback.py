@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from nbconvert.exporters import HTMLExporter
 from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
 
@@ -36,6 +37,16 @@ def step_title(grade_id: str, number: int) -> str:
     """The summary's name of a graded cell: "3. 커널 배열 / the kernel array"."""
     step = lesson.STEPS.get(grade_id)
     return f"{number}. {step.title_ko} / {step.title_en}" if step else f"{number}. {grade_id}"
+
+
+class FeedbackExporter(HTMLExporter):
+    """The exporter of ``GenerateFeedback``: nbgrader's HTML exporter under a name of its own.
+
+    Its template is set in its own configuration section (``c.FeedbackExporter``
+    in ``nbgrader_config.py``), which wins over ``HTMLExporter``'s: the
+    formgrader rewrites ``HTMLExporter``'s template settings for its own pages,
+    and those must not reach the feedback page.
+    """
 
 
 class StepTitles(NbGraderPreprocessor):
