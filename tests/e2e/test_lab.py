@@ -20,7 +20,7 @@ import matplotlib.pyplot as plt
 import nbformat
 import pytest
 
-from cnnviz import ASSIGNMENT, checks
+from cnnviz import ASSIGNMENT, lesson
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -201,15 +201,15 @@ def test_validate_names_the_failing_check_in_both_languages(new_page, lab, cours
     # The message the check gives for this mistake, made here by the very same function.
     _, axes = plt.subplots()
     with pytest.raises(AssertionError) as caught:
-        checks.assert_figure(axes, "hist_fig")
+        lesson.check("test_hist", {"hist_fig": axes})
     plt.close("all")
     message = str(caught.value)
-    english = "hist_fig: expected a matplotlib Figure, found Axes."
+    english = "hist_fig should be a matplotlib Figure, found Axes."
     assert english in message and HANGUL.search(message), message
 
     assert "validation-failed" in css.split(), f"Validate should fail:\n{text[-3000:]}"
     assert text.count("The following cell failed:") == 1, text[-3000:]
-    assert 'checks.assert_figure(hist_fig, "hist_fig")' in text  # the visible test cell is shown
+    assert 'lesson.check("test_hist", globals())' in text  # the visible test cell is shown
     # The whole bilingual message, as the check words it (Korean, then English).
     assert " ".join(message.split()) in " ".join(text.split()), (
         f"missing the check's message {message!r} in:\n{text[-3000:]}")
