@@ -10,7 +10,7 @@ has chosen the student's notebooks and before it copies anything. Kept are
 
 - the notebooks nbgrader is about to grade, if each is a regular file of at
   most ``max_notebook_mb`` with no other hard link;
-- ``timestamp.txt`` (nbgrader's own, a few bytes);
+- ``timestamp.txt`` and ``submission_secret.txt`` (nbgrader's own, a few bytes);
 - regular files at the paths the assignment's ``source/`` folder holds (the
   checkpoint), which nbgrader overwrites with the instructor's copies anyway.
 
@@ -37,6 +37,9 @@ from traitlets.config import Configurable
 
 MiB = 2**20
 TIMESTAMP = "timestamp.txt"
+# nbgrader's own small files in a collected submission: release_feedback names the
+# student's feedback after the secret that `nbgrader submit` wrote.
+NBGRADER_FILES = (TIMESTAMP, "submission_secret.txt")
 
 
 @dataclass(frozen=True)
@@ -93,9 +96,9 @@ class SubmissionIntake(Configurable):
                                                   f"more than {self.max_notebook_mb} MiB"))
                 elif info.st_nlink > 1:
                     refusals.append(Refusal(name, "the notebook is a hard link to another file"))
-            elif entry.name == TIMESTAMP:
+            elif entry.name in NBGRADER_FILES:
                 if kind or info.st_size > 1024 or info.st_nlink > 1:
-                    refusals.append(Refusal(name, f"nbgrader's timestamp is {kind or 'not a small file'}"))
+                    refusals.append(Refusal(name, f"nbgrader's {entry.name} is {kind or 'not a small file'}"))
             elif kind == "a folder" and any(s.parts[0] == entry.name for s in shipped if len(s.parts) > 1):
                 inner = [s.relative_to(entry.name) for s in shipped if s.parts[0] == entry.name and len(s.parts) > 1]
                 refusals += [Refusal(name / r.path, r.why) for r in self.review(Path(entry.path), [], set(inner))]
