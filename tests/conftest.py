@@ -20,3 +20,23 @@ def toy_course(tmp_path):
     from toycourse import make_toy_course
 
     return make_toy_course(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def keras():
+    """Keras, seeded, for the tests that build small layers and models."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    return keras
+
+
+@pytest.fixture(scope="module")
+def cnn(keras):
+    """A small CNN shaped like the lesson's: conv, pool, conv, on 28 x 28 x 1 inputs."""
+    return keras.Sequential([
+        keras.Input((28, 28, 1)),
+        keras.layers.Conv2D(4, 3, activation="relu", padding="same"),
+        keras.layers.MaxPooling2D(2),
+        keras.layers.Conv2D(8, 3, activation="relu", padding="same"),
+    ])

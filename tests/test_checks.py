@@ -637,24 +637,6 @@ def test_histogram_facts_with_degenerate_bars_give_a_verdict_not_an_error(weight
 # --------------------------------------------------------------------------- Keras
 
 
-@pytest.fixture(scope="module")
-def keras():
-    import keras
-
-    keras.utils.set_random_seed(0)
-    return keras
-
-
-@pytest.fixture(scope="module")
-def cnn(keras):
-    return keras.Sequential([
-        keras.Input((28, 28, 1)),
-        keras.layers.Conv2D(4, 3, activation="relu", padding="same"),
-        keras.layers.MaxPooling2D(2),
-        keras.layers.Conv2D(8, 3, activation="relu", padding="same"),
-    ])
-
-
 def dense_net(keras, input_shape=(784,), hidden_activation="sigmoid", hidden_units=100):
     inputs = keras.Input(input_shape)
     x = keras.layers.Flatten()(inputs) if len(input_shape) > 1 else inputs

@@ -30,25 +30,6 @@ def _close_figures():
     plt.close("all")
 
 
-@pytest.fixture(scope="module")
-def keras():
-    import keras
-
-    keras.utils.set_random_seed(0)
-    return keras
-
-
-@pytest.fixture(scope="module")
-def cnn(keras):
-    """A small CNN shaped like the lesson's: conv, pool, conv, on 28 x 28 x 1 inputs."""
-    return keras.Sequential([
-        keras.Input((28, 28, 1)),
-        keras.layers.Conv2D(4, 3, activation="relu", padding="same"),
-        keras.layers.MaxPooling2D(2),
-        keras.layers.Conv2D(8, 3, activation="relu", padding="same"),
-    ])
-
-
 def same(a, b) -> bool:
     """Deep equality of records, lists, tuples and arrays (dataclass == cannot compare arrays)."""
     if dataclasses.is_dataclass(a):
