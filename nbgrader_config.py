@@ -82,7 +82,9 @@ c.ExchangeFactory.release_feedback = "cnnviz.exchange.ReleaseFeedbackPerStudent"
 # the course but the assignment's files, a cgroup for the whole process tree. However
 # grading starts (nbgrader, the formgrader, `python -m cnnviz ...`), these limits hold.
 # One honest kernel peaks near 800 MB; TensorFlow reserves several GiB of address space.
-c.JailedKernelManager.memory_limit_mb = 3072  # the kernel's whole process tree, tmpfs included
+# The tree's cap stays above one process's address space plus both tmpfs, so a runaway
+# allocation is a MemoryError in its own cell; only a bomb over many processes or files is killed.
+c.JailedKernelManager.memory_limit_mb = 7168  # the kernel's whole process tree, tmpfs included
 c.JailedKernelManager.address_space_limit_mb = 6144  # per process: a runaway allocation fails its cell
 c.JailedKernelManager.process_limit = 512  # processes and threads
 c.JailedKernelManager.cpu_limit = 1.0  # cores

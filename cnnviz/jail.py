@@ -82,7 +82,10 @@ os.execv(args[cut + 1], args[cut + 1:])
 class Limits:
     """What one jailed kernel may use."""
 
-    memory_mb: int = 3072  # cgroup: the whole tree, tmpfs included
+    # The cgroup sits above one process's address space plus both tmpfs: a single runaway
+    # allocation then fails its own cell with MemoryError (graded), and only a bomb spread over
+    # processes or files meets the cgroup, which kills the kernel (not graded).
+    memory_mb: int = 7168  # cgroup: the whole tree, tmpfs included
     address_space_mb: int = 6144  # rlimit per process: a runaway allocation fails its cell
     processes: int = 512  # cgroup pids (threads count: TensorFlow starts dozens)
     cpus: float = 1.0  # cgroup CPU quota, in cores
@@ -610,8 +613,15 @@ def _kernel_manager_class():
 
         def limits(self) -> Limits:
             """The configured limits."""
-            return Limits(self.memory_limit_mb, self.address_space_limit_mb, self.process_limit,
-                          self.cpu_limit, self.home_size_mb, self.tmp_size_mb, self.file_size_limit_mb)
+            limits = Limits(self.memory_limit_mb, self.address_space_limit_mb, self.process_limit,
+                            self.cpu_limit, self.home_size_mb, self.tmp_size_mb, self.file_size_limit_mb)
+            floor = limits.address_space_mb + limits.home_mb + limits.tmp_mb
+            if limits.memory_mb < floor:
+                self.log.warning("[jail] memory_limit_mb=%d is below address_space_limit_mb + home + tmp "
+                                 "(%d): a runaway allocation will kill the kernel (not graded) instead of "
+                                 "failing its cell; raise c.JailedKernelManager.memory_limit_mb to at least %d",
+                                 limits.memory_mb, floor, floor)
+            return limits
 
         @property
         def kernel_spec(self):
