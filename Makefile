@@ -5,8 +5,8 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-export TF_CPP_MIN_LOG_LEVEL ?= 2
-export MPLBACKEND ?= Agg
+# Environment defaults (TensorFlow's log level, matplotlib's backend) come from
+# cnnviz/settings.py: `python -m cnnviz` and the tests' conftest.py apply them.
 
 .PHONY: help install data checkpoint train release lab demo test test-slow test-hostile-user test-e2e test-all info hub hub-stop student-package test-hub
 

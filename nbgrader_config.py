@@ -4,9 +4,23 @@ Each setting is here for a reason given beside it; everything else is
 nbgrader's default.
 """
 
+import os
+import sys
+
 c = get_config()  # noqa: F821 - provided by nbgrader when it reads this file
 
-c.CourseDirectory.course_id = "cnnviz"
+# The one side effect of this file: the course's own `cnnviz` package (the folder beside
+# this file) comes first on sys.path. nbgrader may run with a Python where it is not
+# installed, or where only the students' `cnnviz-student` wheel is (the hub's users'
+# Python), which lacks the grading modules named below. A copy of this file in a scratch
+# course (`cnnviz grade`, `make demo`, the tests) finds the package through PYTHONPATH.
+_course_root = os.path.dirname(os.path.abspath(__file__))
+if os.path.isdir(os.path.join(_course_root, "cnnviz")) and _course_root not in sys.path:
+    sys.path.insert(0, _course_root)
+
+from cnnviz import settings  # noqa: E402 - the course's names and numbers (cnnviz/settings.py)
+
+c.CourseDirectory.course_id = settings.COURSE_ID
 c.CourseDirectory.solution_directory = "solutions"
 
 # Gradebook: an SQLite file in the course root, as nbgrader's default, but with a
@@ -14,12 +28,7 @@ c.CourseDirectory.solution_directory = "solutions"
 # for each other's short writes instead of failing with "database is locked".
 # For graders on several machines, use PostgreSQL: set NBGRADER_DB_URL, e.g.
 # NBGRADER_DB_URL=postgresql://grader:secret@127.0.0.1/cnnviz (see README).
-import os  # noqa: E402
-
-_course_root = os.path.dirname(os.path.abspath(__file__))
-c.CourseDirectory.db_url = os.environ.get(
-    "NBGRADER_DB_URL", "sqlite:///" + os.path.join(_course_root, "gradebook.db") + "?timeout=60"
-)
+c.CourseDirectory.db_url = settings.db_url(_course_root)
 
 # The checkpoint students load (about 1 MB) must travel with the release; a
 # student's stray 10 MB file should not travel into the gradebook's folders.
@@ -54,9 +63,6 @@ c.ClearSolutions.text_stub = "여기에 답을 쓰세요. / YOUR ANSWER HERE"
 
 # Feedback: students see each failed check's message, but neither the hidden
 # tests' code (ClearHiddenTests) nor tracebacks quoting it (ShortTracebacks).
-import sys  # noqa: E402
-
-sys.path.insert(0, _course_root)
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades  # noqa: E402
 

@@ -43,7 +43,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cnnviz import ASSIGNMENT, classgrade, grading  # noqa: E402
+from cnnviz import ASSIGNMENT, classgrade, grading, settings  # noqa: E402
 
 FLOOR_CODE = "import tensorflow\nimport keras\nmodel = keras.models.load_model('best-cnn-model.keras')"
 PROJECTED_CLASS = 300
@@ -236,7 +236,7 @@ def main() -> None:
           f"(single-submission runs: {kernel_peak_single / mib:.0f} MiB)")
     print(f"  whole run, all processes                {memory.run_peak / mib:6.0f} MiB   "
           f"(before the class run: {run_started_peak / mib:.0f} MiB)")
-    print(f"  a worker is budgeted {classgrade.MEMORY_PER_WORKER_MB} MiB (classgrade.MEMORY_PER_WORKER_MB)")
+    print(f"  a worker is budgeted {settings.MEMORY_PER_WORKER_MB} MiB (settings.MEMORY_PER_WORKER_MB)")
 
 
 if __name__ == "__main__":

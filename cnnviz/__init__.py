@@ -9,11 +9,7 @@ Modules, one concern each:
 - ``cnnviz.cli``       the ``python -m cnnviz`` command line.
 """
 
-from pathlib import Path
-
-ASSIGNMENT = "cnn_visualization"
-COURSE_ROOT = Path(__file__).resolve().parent.parent
-CHECKPOINT_NAME = "best-cnn-model.keras"
+from .settings import ASSIGNMENT, CHECKPOINT_NAME, COURSE_ROOT  # noqa: F401 - the names every module uses
 
 
 class CourseError(Exception):

@@ -46,18 +46,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from . import ASSIGNMENT, COURSE_ROOT, CourseError
+from . import ASSIGNMENT, COURSE_ROOT, CourseError, settings
 
-# Memory one grader needs at its peak: the notebook's kernel (TensorFlow, the
-# checkpoint, the figures) peaks near 800 MB RSS, nbgrader itself near 150 MB;
-# the rest is headroom. `benchmarks/autograde_throughput.py` measures the peak.
-MEMORY_PER_WORKER_MB = 1200
 # How long a retried attempt waits for the previous holder of the student's lock.
 LOCK_WAIT_SECONDS = 600.0
-# Environment the client hands to every task, so that Dask workers started with
-# a different environment grade into the same gradebook with the same settings.
-PASSED_ENV_PREFIXES = ("CNNVIZ_", "NBGRADER_")
-PASSED_ENV_NAMES = ("TF_CPP_MIN_LOG_LEVEL",)
 
 
 @dataclass
@@ -92,7 +84,7 @@ def submitted_students(root: Path = COURSE_ROOT) -> list[str]:
 def default_workers() -> int:
     """Graders to run at once: one per core, but no more than the free memory holds.
 
-    The rule: ``min(cores usable by this process, available memory // MEMORY_PER_WORKER_MB)``,
+    The rule: ``min(cores usable by this process, available memory // settings.MEMORY_PER_WORKER_MB)``,
     at least 1. Available memory is the kernel's MemAvailable, capped by the
     cgroup's limit when the grader runs in a container.
     """
@@ -100,7 +92,7 @@ def default_workers() -> int:
     available = _available_memory_bytes()
     if available is None:
         return max(1, cores)
-    return max(1, min(cores, available // (MEMORY_PER_WORKER_MB * 2**20)))
+    return max(1, min(cores, available // (settings.MEMORY_PER_WORKER_MB * 2**20)))
 
 
 def _available_memory_bytes() -> int | None:
@@ -122,7 +114,7 @@ def _available_memory_bytes() -> int | None:
 def passed_env() -> dict[str, str]:
     """The client's settings every task gets, whatever its worker's own environment says."""
     return {key: value for key, value in os.environ.items()
-            if key.startswith(PASSED_ENV_PREFIXES) or key in PASSED_ENV_NAMES}
+            if key.startswith(settings.PASSED_ENV_PREFIXES) or key in settings.PASSED_ENV_NAMES}
 
 
 # --------------------------------------------------------------------------- the journal

@@ -11,10 +11,11 @@ import os
 import sys
 from pathlib import Path
 
-from . import ASSIGNMENT, CHECKPOINT_NAME, COURSE_ROOT, CourseError
+from . import ASSIGNMENT, CHECKPOINT_NAME, COURSE_ROOT, CourseError, settings
 
-# TensorFlow's C++ start-up chatter hides what the commands print.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# TensorFlow's C++ start-up chatter hides what the commands print; figures are drawn off-screen.
+for _name, _value in settings.command_env().items():
+    os.environ.setdefault(_name, _value)
 
 
 def cmd_data(args) -> int:
@@ -38,14 +39,15 @@ def cmd_check_checkpoint(args) -> int:
     if not path.is_file():
         raise CourseError(f"no checkpoint at {path}: run `python -m cnnviz train` to make it")
     print(f"[checkpoint] measuring {path} on the 10 000 Fashion-MNIST test images ...", flush=True)
-    accuracy = training.test_accuracy(path)
-    bar = training.ACCURACY_BAR
+    accuracy = training.measure_accuracy(path)
+    bar = settings.ACCURACY_BAR
     print(f"[checkpoint] test accuracy {accuracy:.4f} (bar: {bar})")
     if accuracy < bar:
         raise CourseError(f"{path} scores {accuracy:.4f} < {bar}: retrain it with `python -m cnnviz train`")
     ratio = training.kernel_spread_ratio(path)
-    print(f"[checkpoint] first-layer kernel std is {ratio:.2f} x an untrained layer's (the lesson needs > 1.5)")
-    if ratio <= 1.5:
+    print(f"[checkpoint] first-layer kernel std is {ratio:.2f} x an untrained layer's "
+          f"(the lesson needs > {settings.SPREAD_BAR})")
+    if ratio <= settings.SPREAD_BAR:
         raise CourseError(f"{path}: its first-layer kernel is barely wider than an untrained one "
                           f"({ratio:.2f}x), so test_compare would fail every student; retrain it")
     return 0

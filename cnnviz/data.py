@@ -28,6 +28,7 @@ import numpy as np
 from tqdm import tqdm
 
 from . import CourseError
+from .settings import keras_cache_dir
 
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 DEBIAN_PACKAGE = "dataset-fashion-mnist"
@@ -62,13 +63,6 @@ FIXES = (
     f"Debian package with `sudo apt-get install {DEBIAN_PACKAGE}`; or remove "
     "it and let Keras download it where there is internet."
 )
-
-
-def keras_cache_dir() -> Path:
-    """The folder where ``keras.datasets.fashion_mnist.load_data()`` looks first."""
-    home = os.environ.get("KERAS_HOME") or os.path.join("~", ".keras")
-    # Keras expands "~" in KERAS_HOME (keras.utils.get_file), so must we.
-    return Path(home).expanduser() / "datasets" / "fashion-mnist"
 
 
 def read_idx(path: Path, expected: DataFile) -> np.ndarray:

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import nbformat
 
-from . import ASSIGNMENT, COURSE_ROOT, CourseError
+from . import ASSIGNMENT, COURSE_ROOT, CourseError, settings
 
-NOTEBOOK = f"{ASSIGNMENT}.ipynb"
+NOTEBOOK = settings.NOTEBOOK
 CATALOGUE = COURSE_ROOT / "tests" / "submissions" / "catalogue.toml"
 
 
@@ -31,9 +31,10 @@ CATALOGUE = COURSE_ROOT / "tests" / "submissions" / "catalogue.toml"
 
 def nbgrader_env() -> dict:
     """Environment for nbgrader and the kernels it starts."""
+    kernel = settings.kernel_env()
     env = dict(os.environ)
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    env.setdefault(settings.TF_LOG_VARIABLE, kernel[settings.TF_LOG_VARIABLE])
+    env["MPLBACKEND"] = kernel["MPLBACKEND"]
     # Kernels started outside nbgrader (tests, benchmarks) import this package even
     # when it is not installed. Grading kernels get nothing from here: the jail
     # (cnnviz/jail.py, named in nbgrader_config.py) sets their environment and limits.
@@ -58,14 +59,8 @@ def run_nbgrader(*args: str, root: Path = COURSE_ROOT, quiet: bool = False) -> s
 
 
 def db_url(root: Path = COURSE_ROOT) -> str:
-    """The gradebook URL nbgrader uses for this course (``nbgrader_config.py`` may override it)."""
-    result = subprocess.run(
-        [sys.executable, "-c",
-         "from nbgrader.apps import NbGrader; a = NbGrader(); a.load_config_file(); "
-         "from nbgrader.coursedir import CourseDirectory; print(CourseDirectory(config=a.config).db_url)"],
-        cwd=root, env=nbgrader_env(), text=True, capture_output=True)
-    url = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
-    return url or f"sqlite:///{root / 'gradebook.db'}"
+    """The gradebook URL nbgrader uses for this course (the rule ``nbgrader_config.py`` applies)."""
+    return settings.db_url(root)
 
 
 # --------------------------------------------------------------------------- notebooks

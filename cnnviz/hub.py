@@ -53,7 +53,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import ASSIGNMENT, COURSE_ROOT, CourseError
+from . import ASSIGNMENT, COURSE_ROOT, CourseError, settings
 
 HUB_DIR = COURSE_ROOT / "hub"
 STATE = HUB_DIR / "state"
@@ -63,7 +63,7 @@ ENV = SYSTEM / "env"
 KERAS_HOME = SYSTEM / "keras"
 STUDENT_CONFIG = SYSTEM / "student-config"
 EXCHANGE = Path(os.environ.get("CNNVIZ_HUB_EXCHANGE", "/srv/nbgrader/exchange"))
-COURSE_ID = "cnnviz"
+COURSE_ID = settings.COURSE_ID
 INSTRUCTOR = "instructor"
 COURSE_DIR_NAME = "course"
 ENV_RECIPE = 2  # bump when ensure_environment changes: the next `make hub` rebuilds the environment
@@ -290,7 +290,7 @@ def ensure_student_config() -> Path:
 def ensure_data() -> Path:
     """Fashion-MNIST in a cache every user can read, linked from every account's Keras folder."""
     cache = KERAS_HOME / "datasets" / "fashion-mnist"
-    env = dict(os.environ, KERAS_HOME=str(KERAS_HOME))
+    env = {**os.environ, settings.KERAS_HOME_VARIABLE: str(KERAS_HOME)}
     _run(sys.executable, "-m", "cnnviz", "data", env=env)
     _run("chmod", "-R", "a+rX", str(KERAS_HOME))
     for name in users():
@@ -322,7 +322,7 @@ def as_user(name: str, *command: str, cwd: Path) -> subprocess.CompletedProcess:
     """Run ``command`` as account ``name`` with the hub's environment for that account."""
     entry = pwd.getpwnam(name)
     env = {"HOME": entry.pw_dir, "USER": name, "LOGNAME": name, "PATH": f"{ENV / 'bin'}:/usr/bin:/bin",
-           "TF_CPP_MIN_LOG_LEVEL": "3", "LANG": "C.UTF-8"}
+           settings.TF_LOG_VARIABLE: settings.TF_LOG_LEVEL_KERNELS, "LANG": "C.UTF-8"}
     if name == INSTRUCTOR:
         env["PYTHONPATH"] = str(instructor_course())
     return _run("runuser", "-u", name, "--", "env", "-i", *[f"{k}={v}" for k, v in env.items()], *command,
@@ -490,8 +490,8 @@ def _pre_spawn(spawner) -> None:
     """Each account's server: its folder, its environment; students without the course's internals."""
     name = spawner.user.name
     home = Path(pwd.getpwnam(name).pw_dir)
-    env = {"PATH": f"{ENV / 'bin'}:/usr/local/bin:/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "3",
-           "LANG": "C.UTF-8"}
+    env = {"PATH": f"{ENV / 'bin'}:/usr/local/bin:/usr/bin:/bin",
+           settings.TF_LOG_VARIABLE: settings.TF_LOG_LEVEL_KERNELS, "LANG": "C.UTF-8"}
     if name == INSTRUCTOR:
         spawner.notebook_dir = str(instructor_course())
         env["PYTHONPATH"] = str(instructor_course())  # the full package, for the formgrader and source/

@@ -49,7 +49,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import CourseError
+from . import CourseError, settings
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 JAIL_USER = "cnnviz-jail"
@@ -359,12 +359,6 @@ def remove_stale_folders(base: Path) -> None:
 
 # --------------------------------------------------------------------------- the jail
 
-def keras_cache_dir() -> Path:
-    """Keras' Fashion-MNIST cache on the grader (``cnnviz.data`` fills it; same rule)."""
-    home = os.environ.get("KERAS_HOME") or os.path.join("~", ".keras")
-    return Path(home).expanduser() / "datasets" / "fashion-mnist"
-
-
 def _root_links() -> list[str]:
     """Top-level folders that are links into /usr on merged-/usr systems (bin, lib, ...), as bwrap options."""
     options = []
@@ -416,13 +410,12 @@ def kernel_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
         "HOME": HOME,
         "LANG": "C.UTF-8",
         "TMPDIR": "/tmp",
-        # Figures as inline PNGs in the executed notebook (what nbgrader keeps).
-        "MPLBACKEND": "module://matplotlib_inline.backend_inline",
-        # TensorFlow's C++ start-up lines would land in every graded notebook.
-        "TF_CPP_MIN_LOG_LEVEL": "3",
+        # Figures as inline PNGs in the executed notebook (what nbgrader keeps), and no
+        # TensorFlow C++ start-up lines in every graded notebook.
+        **settings.kernel_env(),
         "MPLCONFIGDIR": f"{HOME}/.config/matplotlib",
         "IPYTHONDIR": f"{HOME}/.ipython",
-        "KERAS_HOME": f"{HOME}/.keras",
+        settings.KERAS_HOME_VARIABLE: f"{HOME}/.keras",
         # ipykernel's debugger warns about frozen modules on every start otherwise.
         "PYDEVD_DISABLE_FILE_VALIDATION": "1",
     }
@@ -543,7 +536,7 @@ class JailRun:
     def command(self, kernel_argv: list[str], files: list[Path]) -> list[str]:
         """The full command: launcher, bubblewrap, setpriv (as root), the kernel."""
         jail = bwrap_command(kernel_argv, self.identity, self.limits, shared_dir=self.shared,
-                             etc_files=self.etc, files=files, data_dir=keras_cache_dir())
+                             etc_files=self.etc, files=files, data_dir=settings.keras_cache_dir())
         return launcher_command(jail, self.cgroup, self.limits)
 
     def give_to_kernel(self, path: Path) -> None:
@@ -848,7 +841,7 @@ def print_jail_check(course_root: Path) -> bool:
     # and a few places with secrets; the probe reports which of them it can see.
     keep = {PACKAGE_DIR, kernel_package_path(), Path(sys.prefix).absolute(), Path(sys.prefix).resolve()}
     sensitive = [str(p) for p in Path(course_root).resolve().iterdir() if p not in keep]
-    sensitive += ["/etc/shadow", str(Path.home() / ".bash_history"), str(keras_cache_dir())]
+    sensitive += ["/etc/shadow", str(Path.home() / ".bash_history"), str(settings.keras_cache_dir())]
     logging.basicConfig(format="%(message)s")
     lines, ok = jail_check(manager.limits(), manager.jail_user, manager.cgroup_parent,
                            sensitive=sorted(set(sensitive)), log=logging.getLogger("cnnviz.jail"))

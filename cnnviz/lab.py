@@ -2,8 +2,8 @@
 
 The server gets the very environment the command-line grading gives nbgrader
 (``grading.nbgrader_env``): matplotlib's inline backend for every kernel it
-starts (the Makefile exports ``MPLBACKEND=Agg`` for its batch jobs, and a kernel
-that inherits it draws no figures), TensorFlow's C++ log level, and the course on
+starts (the course's commands default to ``MPLBACKEND=Agg`` for batch jobs, and a
+kernel that inherits it draws no figures), TensorFlow's C++ log level, and the course on
 ``PYTHONPATH``. So notebooks opened in it show their figures, and so does the
 feedback of a submission autograded from its formgrader.
 """
@@ -16,16 +16,12 @@ from pathlib import Path
 
 from . import COURSE_ROOT, CourseError
 
-INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
-
 
 def lab_env() -> dict:
     """Environment of the JupyterLab server, and so of its kernels and of the formgrader's grading."""
     from .grading import nbgrader_env
 
-    env = nbgrader_env()
-    env["MPLBACKEND"] = INLINE_BACKEND
-    return env
+    return nbgrader_env()
 
 
 def lab_command(course: Path, extra: list[str] | None = None, euid: int | None = None) -> list[str]:

@@ -4,7 +4,8 @@ The released notebook's test cells run ``from cnnviz import lesson`` and
 ``lesson.check(...)`` (the visible checks). Students therefore need these
 modules of the package, and only these:
 
-- ``cnnviz/__init__.py``  names (assignment, checkpoint file name);
+- ``cnnviz/__init__.py``  names (assignment, checkpoint file name), from
+- ``cnnviz/settings.py``  the course's names and numbers (standard library only);
 - ``cnnviz/lesson.py``    the lesson's steps and ``check`` (visible checks);
 - ``cnnviz/checks.py``    value, model and figure checks on facts;
 - ``cnnviz/facts.py``     the facts the checks read from the student's values.
@@ -29,7 +30,7 @@ from pathlib import Path
 from . import ASSIGNMENT, COURSE_ROOT, CourseError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-STUDENT_MODULES = ("__init__", "lesson", "checks", "facts")
+STUDENT_MODULES = ("__init__", "settings", "lesson", "checks", "facts")
 DISTRIBUTION = "cnnviz_student"
 VERSION = "0.1.0"
 # What the student side must never contain (checked on every build).

@@ -5,10 +5,13 @@ Subprocesses started by the tests inherit them too.
 
 import os
 
+from cnnviz import settings
+
 # TensorFlow's C++ start-up chatter hides what the tests print.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+for _name, _value in settings.command_env().items():
+    os.environ.setdefault(_name, _value)
 # No test may open a window: matplotlib reads MPLBACKEND when it is first imported.
-os.environ["MPLBACKEND"] = "Agg"
+os.environ["MPLBACKEND"] = settings.BATCH_BACKEND
 
 
 import pytest  # noqa: E402

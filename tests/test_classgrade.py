@@ -20,7 +20,7 @@ import time
 import pytest
 from toycourse import NOTEBOOK, gradebook_cells, gradebook_rows, submit_answer
 
-from cnnviz import ASSIGNMENT, CourseError, classgrade, grading
+from cnnviz import ASSIGNMENT, CourseError, classgrade, grading, settings
 
 @pytest.mark.slow
 def test_eight_parallel_graders_grade_everyone_without_database_locked(toy_course):
@@ -212,7 +212,7 @@ def test_edited_and_deleted_test_cells_are_graded_with_the_instructors_tests(toy
 def test_the_default_number_of_workers_is_cores_capped_by_memory(monkeypatch, cores, free_mib, workers):
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cores)))
     monkeypatch.setattr(classgrade, "_available_memory_bytes", lambda: free_mib * 2**20)
-    assert classgrade.MEMORY_PER_WORKER_MB == 1200
+    assert settings.MEMORY_PER_WORKER_MB == 1200
     assert classgrade.default_workers() == workers
 
 

@@ -15,7 +15,8 @@ import pytest
 
 from cnnviz import ASSIGNMENT, COURSE_ROOT, CourseError, student_package
 
-STUDENT_FILES = {"cnnviz/__init__.py", "cnnviz/lesson.py", "cnnviz/checks.py", "cnnviz/facts.py"}
+STUDENT_FILES = {"cnnviz/__init__.py", "cnnviz/settings.py", "cnnviz/lesson.py", "cnnviz/checks.py",
+                 "cnnviz/facts.py"}
 
 # Run where only the extracted files (and the venv's third-party packages) are importable:
 # `-I` drops the current folder and PYTHONPATH, and the course's editable install is removed from the path.
@@ -76,7 +77,7 @@ def test_a_student_module_importing_a_grader_module_stops_the_build(monkeypatch,
     real = student_package.PACKAGE_DIR
     fake = tmp_path / "cnnviz"
     fake.mkdir()
-    for name in ("__init__", "lesson", "checks", "facts", "trusted"):
+    for name in (*student_package.STUDENT_MODULES, "trusted"):
         (fake / f"{name}.py").write_text((real / f"{name}.py").read_text())
     (fake / "checks.py").write_text((real / "checks.py").read_text() + "\nfrom . import trusted\n")
     monkeypatch.setattr(student_package, "PACKAGE_DIR", fake)

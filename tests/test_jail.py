@@ -11,7 +11,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from cnnviz import COURSE_ROOT, jail
+from cnnviz import COURSE_ROOT, jail, settings
 
 needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bubblewrap (apt-get install bubblewrap)")
 
@@ -28,7 +28,7 @@ def jail_command(tmp_path, files=()):
     shared.mkdir(exist_ok=True)
     return jail.bwrap_command(["python", "-m", "ipykernel_launcher"], identity, jail.Limits(),
                               shared_dir=shared, etc_files={"passwd": tmp_path / "passwd"},
-                              files=list(files), data_dir=jail.keras_cache_dir())
+                              files=list(files), data_dir=settings.keras_cache_dir())
 
 
 def test_only_the_shared_folder_is_bound_writable_and_nothing_of_the_course_is_bound(tmp_path):

@@ -1,0 +1,94 @@
+"""The course's names, numbers and environment variables, each named once.
+
+Everything else reads them from here: ``nbgrader_config.py`` (the course id and
+the gradebook), the command line, the class grader, the jail's environment
+allow-list, the hub, the tests. Only the standard library is imported, so that
+``nbgrader_config.py`` and the students' package (which ships this module) can
+read it cheaply.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+# --------------------------------------------------------------------------- the course
+
+# The course root: the folder that holds ``nbgrader_config.py``, ``source/`` and this
+# package. Every ``python -m cnnviz`` command works on it unless ``--course-dir`` names another.
+COURSE_ROOT = Path(__file__).resolve().parent.parent
+COURSE_ID = "cnnviz"
+ASSIGNMENT = "cnn_visualization"
+NOTEBOOK = f"{ASSIGNMENT}.ipynb"
+# The trained CNN students load, shipped beside the notebook (``source/<assignment>/``).
+CHECKPOINT_NAME = "best-cnn-model.keras"
+
+# --------------------------------------------------------------------------- the checkpoint's bars
+
+# The textbook's own checkpoint scores exactly this on the 10 000 Fashion-MNIST test images.
+ACCURACY_BAR = 0.9125
+# The lesson's comparison step (test_compare) says a trained first-layer kernel is spread
+# clearly wider than an untrained one: its std over the Glorot-uniform std must exceed this.
+SPREAD_BAR = 1.5
+
+# --------------------------------------------------------------------------- the gradebook
+
+# nbgrader's own variable for the gradebook's URL (PostgreSQL for several graders).
+DB_URL_VARIABLE = "NBGRADER_DB_URL"
+GRADEBOOK_FILE = "gradebook.db"
+# SQLite's busy timeout, so that parallel graders wait for each other's short writes.
+SQLITE_TIMEOUT_SECONDS = 60
+
+
+def db_url(root: Path = COURSE_ROOT) -> str:
+    """The gradebook URL of the course in ``root``: ``$NBGRADER_DB_URL``, else its SQLite file.
+
+    ``nbgrader_config.py`` sets ``CourseDirectory.db_url`` to exactly this.
+    """
+    return (os.environ.get(DB_URL_VARIABLE)
+            or f"sqlite:///{Path(root) / GRADEBOOK_FILE}?timeout={SQLITE_TIMEOUT_SECONDS}")
+
+
+# --------------------------------------------------------------------------- class grading
+
+# Memory one grader needs at its peak: the notebook's kernel (TensorFlow, the
+# checkpoint, the figures) peaks near 800 MB RSS, nbgrader itself near 150 MB;
+# the rest is headroom. `benchmarks/autograde_throughput.py` measures the peak.
+MEMORY_PER_WORKER_MB = 1200
+# Environment the class grader hands to every task, so that Dask workers started with
+# a different environment grade into the same gradebook with the same settings.
+PASSED_ENV_PREFIXES = ("CNNVIZ_", "NBGRADER_")
+PASSED_ENV_NAMES = ("TF_CPP_MIN_LOG_LEVEL",)
+
+# --------------------------------------------------------------------------- environment
+
+# TensorFlow's C++ log lines (oneDNN, CUDA probing, absl) bypass Python's logging.
+# The course's commands and tests keep its errors (level 2); kernels whose output
+# lands in notebooks and feedback keep nothing (level 3).
+TF_LOG_VARIABLE = "TF_CPP_MIN_LOG_LEVEL"
+TF_LOG_LEVEL_COMMANDS = "2"
+TF_LOG_LEVEL_KERNELS = "3"
+# matplotlib: batch jobs draw off-screen; notebook kernels draw inline PNGs (what nbgrader keeps).
+BATCH_BACKEND = "Agg"
+INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
+
+# Keras' home folder (its Fashion-MNIST cache is ``datasets/fashion-mnist`` inside it).
+KERAS_HOME_VARIABLE = "KERAS_HOME"
+KERAS_HOME_DEFAULT = os.path.join("~", ".keras")
+
+
+def command_env() -> dict[str, str]:
+    """Defaults for the course's own commands and tests (``setdefault`` them)."""
+    return {TF_LOG_VARIABLE: TF_LOG_LEVEL_COMMANDS, "MPLBACKEND": BATCH_BACKEND}
+
+
+def kernel_env() -> dict[str, str]:
+    """What every notebook kernel needs (grading, the lab, the hub): quiet TensorFlow, inline figures."""
+    return {TF_LOG_VARIABLE: TF_LOG_LEVEL_KERNELS, "MPLBACKEND": INLINE_BACKEND}
+
+
+def keras_cache_dir() -> Path:
+    """The folder where ``keras.datasets.fashion_mnist.load_data()`` looks first."""
+    home = os.environ.get(KERAS_HOME_VARIABLE) or KERAS_HOME_DEFAULT
+    # Keras expands "~" in KERAS_HOME (keras.utils.get_file), so must we.
+    return Path(home).expanduser() / "datasets" / "fashion-mnist"
