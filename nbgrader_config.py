@@ -115,6 +115,18 @@ from cnnviz.nbgrader_plugins import FlagForReview, JailedExecute  # noqa: E402
 # the lesson's checks (cnnviz/lesson.py) run here, in nbgrader's own process.
 from cnnviz.trusted import PrepareJailRun, TrustedChecks  # noqa: E402
 
+# MatchRelease (cnnviz/match_release.py), before nbgrader's OverwriteCells: a submission made
+# against an older release (the assignment changed with `python -m cnnviz update-assignment`)
+# is graded against the current one, or refused with one line naming both releases.
+from nbgrader.preprocessors import (  # noqa: E402
+    ClearOutput, DeduplicateIds, OverwriteCells, OverwriteKernelspec,
+)
+
+from cnnviz.match_release import MatchRelease  # noqa: E402
+
+c.Autograde.sanitize_preprocessors = [
+    ClearOutput, DeduplicateIds, OverwriteKernelspec, MatchRelease, OverwriteCells, CheckCellMetadata,
+]
 c.Autograde.autograde_preprocessors = [
     PrepareJailRun, JailedExecute, TrustedChecks, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
     SaveAutoGrades, FlagForReview, AssignLatePenalties, CheckCellMetadata,

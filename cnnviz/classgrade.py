@@ -276,10 +276,10 @@ _running_guard = threading.Lock()
 
 def _last_error_line(output: str) -> str:
     lines = [line.strip() for line in output.splitlines() if line.strip()]
-    # Intake's own line (cnnviz/intake.py) says why a submission was refused better than
-    # the "No notebooks found" that nbgrader raises after it.
-    refused = [line.split("[intake] ", 1)[1] for line in lines
-               if "[intake] " in line and "submission not graded" in line]
+    # Intake's and MatchRelease's own lines (cnnviz/intake.py, match_release.py) say why a
+    # submission was refused better than what nbgrader raises after them.
+    refused = [re.split(r"\[(?:intake|release)\] ", line, maxsplit=1)[1] for line in lines
+               if re.search(r"\[(?:intake|release)\] ", line) and "submission not graded" in line]
     if refused:
         return refused[-1][:300]
     exceptions = [line for line in lines if re.match(r"^[\w.]+(Error|Exception): ", line)]

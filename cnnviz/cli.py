@@ -132,6 +132,14 @@ def cmd_student_package(args) -> int:
     return 0
 
 
+def cmd_update_assignment(args) -> int:
+    from . import update
+
+    print(update.update_assignment(Path(args.course_dir), workers=args.workers,
+                                   solutions=not args.no_solutions))
+    return 0
+
+
 def cmd_autograde(args) -> int:
     from . import classgrade
 
@@ -194,6 +202,14 @@ def build_parser() -> argparse.ArgumentParser:
                         "(resumes a run that was cut off)")
     p.add_argument("--course-dir", default=str(COURSE_ROOT), help="the course root (default: this course)")
     p.set_defaults(func=cmd_autograde)
+
+    p = sub.add_parser("update-assignment",
+                       help="after editing source/ mid-course (points, a test cell added or removed, a typo in "
+                            "a test): regenerate the release, regrade everyone, keep the manual grades")
+    p.add_argument("--workers", type=int, default=None, help="nbgrader processes at once for the regrade")
+    p.add_argument("--no-solutions", action="store_true", help="leave solutions/ as it is")
+    p.add_argument("--course-dir", default=str(COURSE_ROOT), help="the course root (default: this course)")
+    p.set_defaults(func=cmd_update_assignment)
 
     p = sub.add_parser("jail-check", help="start a jailed probe and print what the grading jail isolates")
     p.add_argument("--course-dir", default=str(COURSE_ROOT),

@@ -1,0 +1,139 @@
+"""Changing the assignment mid-course (cnnviz/update.py): what changed, and the whole update on a toy class."""
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+
+from cnnviz import ASSIGNMENT, CourseError, classgrade, grading, update
+from cnnviz.update import Change, compare
+
+
+def cells(**kinds):
+    """``name=(kind, points, source)`` -> the shape ``update.graded_cells`` returns."""
+    return {name: {"kind": kind, "points": float(points), "source": source}
+            for name, (kind, points, source) in kinds.items()}
+
+
+OLD = cells(intro=("locked", 0, "# Intro"), answer=("answer", 0, "x = ..."), test_x=("test", 1, "assert x == 1"))
+
+
+def test_an_unchanged_release_changes_nothing():
+    change = compare(OLD, dict(OLD))
+    assert not change.regrade and change.describe() == "no graded cell changed"
+
+
+def test_points_and_an_edited_test_regrade_without_changing_the_cells():
+    new = {**OLD, "test_x": {"kind": "test", "points": 3.0, "source": "assert x == 1, 'x'"}}
+    change = compare(OLD, new)
+    assert change.points == {"test_x": (1.0, 3.0)} and change.edited == ["test_x"]
+    assert change.regrade and not change.structural
+    assert change.describe() == "points test_x 1→3; edited test_x"
+
+
+def test_an_added_or_removed_test_cell_is_a_structural_change():
+    added = compare(OLD, {**OLD, **cells(test_y=("test", 2, "assert y"))})
+    assert added.added == ["test_y"] and added.structural
+    removed = compare(OLD, {k: v for k, v in OLD.items() if k != "test_x"})
+    assert removed.removed == ["test_x"] and removed.structural
+    assert compare({**OLD, **cells(note=("locked", 0, "# Note"))}, OLD).structural
+
+
+def test_a_cell_without_a_grade_id_is_named_as_the_problem():
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
+    nb.cells[0].metadata["nbgrader"] = {"solution": True, "grade": False, "locked": False}
+    with pytest.raises(CourseError, match="grade_id"):
+        update.graded_cells(nb)
+
+
+# --------------------------------------------------------------------------- a toy class
+
+def edit_source(course, edit):
+    path = course / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    edit(nb)
+    nbformat.write(nb, path)
+
+
+def graded_cell(grade_id, source, points):
+    from toycourse import _cell
+
+    return _cell(source, grade_id=grade_id, grade=True, locked=True, points=points)
+
+
+def scores(course):
+    with Gradebook(grading.db_url(course)) as gradebook:
+        return {(grade.student.id, grade.name): (grade.score, grade.max_score)
+                for submission in gradebook.find_assignment(ASSIGNMENT).submissions
+                for notebook in submission.notebooks for grade in notebook.grades}
+
+
+@pytest.mark.slow
+def test_a_test_added_mid_course_regrades_everyone_and_keeps_manual_grades(toy_course):
+    from toycourse import submit_answer
+
+    submit_answer(toy_course, "kim", "x = 1")
+    submit_answer(toy_course, "lee", "x = 5")
+    classgrade.autograde_class(toy_course, workers=2)
+    with Gradebook(grading.db_url(toy_course)) as gradebook:
+        grade = gradebook.find_grade("test_x", f"{ASSIGNMENT}", ASSIGNMENT, "lee")
+        grade.manual_score = 0.5
+        gradebook.find_comment("answer", ASSIGNMENT, ASSIGNMENT, "lee").manual_comment = "close"
+        gradebook.db.commit()
+
+    # A new test after answer_y (its submissions were made before it existed), and test_y worth 3.
+    def add_test(nb):
+        nb.cells.append(graded_cell("test_xy", '"""x + y."""\nassert x + y == 3, "x + y"', 2))
+        nb.cells[3].metadata["nbgrader"]["points"] = 3
+    edit_source(toy_course, add_test)
+    line = update.update_assignment(toy_course, workers=2, solutions=False)
+
+    assert "\n" not in line and "added test_xy" in line and "points test_y 1→3" in line
+    assert "2 students regraded" in line and "2 kept, 0 dropped" in line
+    after = scores(toy_course)
+    assert after[("kim", "test_xy")] == (2.0, 2.0) and after[("kim", "test_y")] == (3.0, 3.0)
+    assert after[("lee", "test_xy")] == (0.0, 2.0), "lee's x + y is not 3: the new test must fail"
+    assert after[("lee", "test_x")] == (0.5, 1.0), "the manual grade must survive the update"
+    with Gradebook(grading.db_url(toy_course)) as gradebook:
+        assert gradebook.find_comment("answer", ASSIGNMENT, ASSIGNMENT, "lee").manual_comment == "close"
+    release = nbformat.read(toy_course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    assert any(c.metadata.get("nbgrader", {}).get("grade_id") == "test_xy" for c in release.cells)
+
+    # Reverting the edit: a submission of the newer release (with test_xy) is graded, not
+    # stopped by nbgrader's KeyError on a cell the gradebook no longer has.
+    submit_answer(toy_course, "park", "x = 1")
+    edit_source(toy_course, lambda nb: nb.cells.pop())
+    line = update.update_assignment(toy_course, workers=2, solutions=False)
+    assert "removed test_xy" in line and "3 students regraded" in line, line
+    after = scores(toy_course)
+    assert ("park", "test_xy") not in after and after[("park", "test_x")] == (1.0, 1.0)
+
+
+@pytest.mark.slow
+def test_a_submission_without_a_task_added_since_is_refused_in_one_line(toy_course, capsys):
+    from toycourse import _cell, submit_answer
+
+    submit_answer(toy_course, "kim", "x = 1")
+    classgrade.autograde_class(toy_course, workers=1)
+
+    def add_task(nb):
+        nb.cells.append(_cell("### BEGIN SOLUTION\nz = 3\n### END SOLUTION", grade_id="answer_z", solution=True))
+        nb.cells.append(graded_cell("test_z", 'assert z == 3, "z"', 1))
+    edit_source(toy_course, add_task)
+    line = update.update_assignment(toy_course, workers=1, solutions=False)
+
+    assert "added answer_z, test_z" in line and "1 not graded (kim)" in line
+    printed = capsys.readouterr().out
+    refusal = next(row for row in printed.splitlines() if row.startswith("[autograde] kim: not graded"))
+    assert "another release" in refusal and "answer_z" in refusal
+
+
+def test_an_update_of_a_course_that_never_released_says_so(tmp_path, monkeypatch):
+    course = tmp_path / "course"
+    (course / "source" / ASSIGNMENT).mkdir(parents=True)
+    with pytest.raises(CourseError, match="no notebook"):
+        update.update_assignment(course)
+
+
+def test_change_describes_each_kind_once():
+    change = Change(added=["a"], removed=["b"], points={"c": (1.0, 2.0)}, edited=["d"])
+    assert change.describe() == "added a; removed b; points c 1→2; edited d"
