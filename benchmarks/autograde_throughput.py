@@ -43,7 +43,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cnnviz import ASSIGNMENT, classgrade, grading, settings  # noqa: E402
+from cnnviz import ASSIGNMENT, catalogue, classgrade, nbrun, notebooks, pipeline, settings  # noqa: E402
 
 FLOOR_CODE = "import tensorflow\nimport keras\nmodel = keras.models.load_model('best-cnn-model.keras')"
 PROJECTED_CLASS = 300
@@ -101,13 +101,13 @@ def course(parent: Path, name: str, config: str = "", notebook=None) -> Path:
     """A scratch course of this course's assignment (or of ``notebook``), with extra config lines."""
     folder = parent / name
     folder.mkdir()
-    root = grading.scratch_course(folder)
+    root = pipeline.scratch_course(folder)
     if config:
         with open(root / "nbgrader_config.py", "a") as handle:
             handle.write("\n" + config + "\n")
     if notebook is not None:
-        nbformat.write(notebook, root / "source" / ASSIGNMENT / grading.NOTEBOOK)
-        grading.run_nbgrader("generate_assignment", ASSIGNMENT, "--force", root=root, quiet=True)
+        nbformat.write(notebook, root / "source" / ASSIGNMENT / settings.NOTEBOOK)
+        nbrun.run_nbgrader("generate_assignment", ASSIGNMENT, "--force", root=root, quiet=True)
     return root
 
 
@@ -117,12 +117,12 @@ class Variant:
     def __init__(self, label: str, root: Path, submission, cold_references: bool = False):
         self.label, self.root, self.submission = label, root, submission
         self.cold_references = cold_references
-        self.db_url = grading.db_url(root)
+        self.db_url = settings.db_url(root)
         self.times: list[float] = []
 
     def grade_one(self, scratch: Path) -> None:
         student = f"single{len(self.times):03d}"
-        grading.submit(self.root, student, self.submission)
+        pipeline.submit(self.root, student, self.submission)
         saved = os.environ.get("CNNVIZ_CACHE")
         if self.cold_references:
             os.environ["CNNVIZ_CACHE"] = tempfile.mkdtemp(prefix="refs-", dir=scratch)
@@ -149,7 +149,7 @@ class Variant:
 def time_class(root: Path, students: list[str], workers: int) -> float:
     """Seconds for `autograde_class` to grade ``students`` (the class command's own set-up
     included: the gradebook check); stops if any is not graded."""
-    url = grading.db_url(root)
+    url = settings.db_url(root)
     started = time.perf_counter()
     outcomes = classgrade.autograde_class(root, workers=workers, students=students, db_url=url)
     elapsed = time.perf_counter() - started
@@ -162,7 +162,7 @@ def time_class(root: Path, students: list[str], workers: int) -> float:
 def grade_class(root: Path, submission, students: int, workers: int, prefix: str) -> float:
     names = [f"{prefix}{k:03d}" for k in range(students)]
     for name in names:
-        grading.submit(root, name, submission)
+        pipeline.submit(root, name, submission)
     return time_class(root, names, workers)
 
 
@@ -180,11 +180,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="cnnviz-bench-") as tmp, MemorySampler() as memory:
         tmp = Path(tmp)
         real = course(tmp, "real")
-        release = grading.read_notebook(real / "release" / ASSIGNMENT / grading.NOTEBOOK)
-        source = grading.read_notebook(real / "source" / ASSIGNMENT / grading.NOTEBOOK)
-        solution = next(s for s in grading.load_catalogue() if s.name == "solution").notebook(release, source)
+        release = notebooks.read_notebook(real / "release" / ASSIGNMENT / settings.NOTEBOOK)
+        source = notebooks.read_notebook(real / "source" / ASSIGNMENT / settings.NOTEBOOK)
+        solution = next(s for s in catalogue.load_catalogue() if s.name == "solution").notebook(release, source)
         floor = course(tmp, "floor", notebook=floor_notebook())
-        floor_submission = grading.read_notebook(floor / "release" / ASSIGNMENT / grading.NOTEBOOK)
+        floor_submission = notebooks.read_notebook(floor / "release" / ASSIGNMENT / settings.NOTEBOOK)
         variants = [
             Variant("complete solution", real, solution),
             Variant("floor (import TF + load checkpoint)", floor, floor_submission),

@@ -14,7 +14,6 @@ Keras and loads the checkpoint, run the same way: no notebook can be faster.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
 import sys
@@ -30,7 +29,7 @@ import nbformat  # noqa: E402
 from nbclient import NotebookClient  # noqa: E402
 
 from cnnviz import ASSIGNMENT, CHECKPOINT_NAME  # noqa: E402
-from cnnviz.grading import nbgrader_env  # noqa: E402
+from cnnviz.nbrun import nbgrader_env  # noqa: E402
 
 FLOOR_CODE = f"import tensorflow, keras; keras.models.load_model({CHECKPOINT_NAME!r})"
 SLOWEST = 5

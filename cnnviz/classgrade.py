@@ -31,12 +31,8 @@ import json
 import logging
 import os
 import re
-import signal
 import socket
-import subprocess
-import sys
 import tempfile
-import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -46,7 +42,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from . import ASSIGNMENT, COURSE_ROOT, CourseError, settings
+from . import ASSIGNMENT, COURSE_ROOT, CourseError, nbrun, settings
+from .notebooks import read_notebook
 
 # How long a retried attempt waits for the previous holder of the student's lock.
 LOCK_WAIT_SECONDS = 600.0
@@ -252,64 +249,6 @@ def _wait_for(take, wait: float, what: str) -> None:
 
 # --------------------------------------------------------------------------- one student
 
-# nbgrader gives up on a whole submission for these; say why in the grader's words.
-_KNOWN_FAILURES = {
-    "DeadKernelError": "the notebook's kernel died (sys/os exit, a crash, or too much memory); not graded",
-    "CellTimeoutError": "a cell ran past Execute.timeout or printed too much to be received; not graded",
-}
-
-# Runs before nbgrader in the same process (exec): ask the kernel to SIGKILL it when
-# the thread that started it dies, i.e. when the grading worker dies, and never start
-# if that has already happened.
-_DIE_WITH_PARENT = (
-    "import ctypes, os, signal, sys\n"
-    "ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG\n"
-    "if os.getppid() != int(sys.argv[1]):\n"
-    "    os._exit(70)\n"
-    "os.execv(sys.executable, [sys.executable, *sys.argv[2:]])\n"
-)
-
-# Local runs: the nbgrader processes running now, so that an interrupt can stop them.
-_running: set[subprocess.Popen] = set()
-_running_guard = threading.Lock()
-
-
-def _last_error_line(output: str) -> str:
-    lines = [line.strip() for line in output.splitlines() if line.strip()]
-    # Intake's and MatchRelease's own lines (cnnviz/intake.py, match_release.py) say why a
-    # submission was refused better than what nbgrader raises after them.
-    refused = [re.split(r"\[(?:intake|release)\] ", line, maxsplit=1)[1] for line in lines
-               if re.search(r"\[(?:intake|release)\] ", line) and "submission not graded" in line]
-    if refused:
-        return refused[-1][:300]
-    exceptions = [line for line in lines if re.match(r"^[\w.]+(Error|Exception): ", line)]
-    for line in reversed(exceptions):
-        for name, reason in _KNOWN_FAILURES.items():
-            if name in line.split(":", 1)[0]:
-                return reason
-    errors = exceptions or [line for line in lines if "[ERROR]" in line]
-    return (errors or lines or ["nbgrader failed without a message"])[-1][:300]
-
-
-def _run_nbgrader(command: list[str], root: str, env: dict, lock_fd: int, on_start) -> tuple[int, str]:
-    process = subprocess.Popen(
-        [sys.executable, "-c", _DIE_WITH_PARENT, str(os.getpid()), *command],
-        cwd=root, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        start_new_session=True, pass_fds=(lock_fd,))
-    with _running_guard:
-        _running.add(process)
-    try:
-        on_start(process.pid)
-        output, _ = process.communicate()
-    finally:
-        with _running_guard:
-            _running.discard(process)
-        if process.poll() is None:  # interrupted, or the journal could not be written: stop nbgrader too
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-    return process.returncode, output
-
-
 def grade_student(root: str, student: str, db_url: str | None = None, env: dict | None = None,
                   run: str | None = None, wait: float = LOCK_WAIT_SECONDS) -> Outcome:
     """Autograde one student's submission with nbgrader; never raises for a bad submission.
@@ -319,8 +258,6 @@ def grade_student(root: str, student: str, db_url: str | None = None, env: dict 
     (waiting up to ``wait`` seconds for another grader of the same student) and
     records the attempt in the journal (``run`` names the class run).
     """
-    from .grading import nbgrader_env, read_notebook
-
     started = time.perf_counter()
     # An unreadable notebook gets one clear line here rather than nbgrader's traceback.
     for notebook in sorted((Path(root) / "submitted" / student / ASSIGNMENT).glob("*.ipynb")):
@@ -328,7 +265,7 @@ def grade_student(root: str, student: str, db_url: str | None = None, env: dict 
             read_notebook(notebook)
         except CourseError as exc:
             return Outcome(student, False, 0.0, str(exc))
-    environment = {**nbgrader_env(), **(env or {})}
+    environment = {**nbrun.nbgrader_env(), **(env or {})}
     command = ["-m", "nbgrader", "autograde", ASSIGNMENT, "--force", f"--student={student}"]
     if db_url:
         command.append(f"--db={db_url}")
@@ -344,14 +281,15 @@ def grade_student(root: str, student: str, db_url: str | None = None, env: dict 
                 _write_record(Path(root), record)
 
             for _ in range(2):
-                returncode, output = _run_nbgrader(command, root, environment, lock_fd, announce)
+                result = nbrun.run(command, root, environment, lock_fd, announce)
+                returncode, output = result.returncode, result.stdout
                 # A kernel that dies before it answers has run none of the student's code:
                 # that is the machine's doing (seen under heavy load), so try once more.
                 if returncode == 0 or "before replying to kernel_info" not in output:
                     break
             autograded = Path(root) / "autograded" / student / ASSIGNMENT
             ok = returncode == 0 and autograded.is_dir()
-            message = "" if ok else _last_error_line(output)
+            message = "" if ok else nbrun.failure_summary(output)
             record.update(ended=time.time(), ok=ok, message=message)
             _write_record(Path(root), record)
     except (TimeoutError, OSError) as exc:
@@ -373,16 +311,13 @@ def ensure_gradebook(root: Path, db_url: str) -> None:
     ``nbgrader generate_assignment`` into a scratch folder, so ``release/`` is not
     touched. Raises one CourseError when that is impossible.
     """
-    from .grading import nbgrader_env, run_nbgrader
-
     sources = {p.stem for p in (Path(root) / "source" / ASSIGNMENT).glob("*.ipynb")}
     # In a child with nbgrader's environment: a new gradebook runs `alembic` from PATH.
-    result = subprocess.run([sys.executable, "-c", _KNOWN_NOTEBOOKS, db_url, ASSIGNMENT], cwd=root,
-                            env=nbgrader_env(), text=True, capture_output=True)
+    result = nbrun.run(["-c", _KNOWN_NOTEBOOKS, db_url, ASSIGNMENT], root)
     try:
         answer = json.loads(result.stdout.strip().splitlines()[-1])
     except (IndexError, json.JSONDecodeError):
-        answer = {"error": (result.stderr.strip().splitlines() or ["no answer"])[-1]}
+        answer = {"error": (result.stdout.strip().splitlines() or ["no answer"])[-1]}
     if "error" in answer:
         raise CourseError(f"cannot open the gradebook {safe_url(db_url)} ({answer['error'][:200]}); "
                           "check NBGRADER_DB_URL or nbgrader_config.py")
@@ -396,7 +331,7 @@ def ensure_gradebook(root: Path, db_url: str) -> None:
     print(f"[autograde] recording {ASSIGNMENT} from source/ in the gradebook {safe_url(db_url)} "
           "(nbgrader generate_assignment; release/ is left as it is)", flush=True)
     with tempfile.TemporaryDirectory(prefix="cnnviz-record-") as scratch:
-        run_nbgrader("generate_assignment", ASSIGNMENT, "--force", f"--db={db_url}",
+        nbrun.run_nbgrader("generate_assignment", ASSIGNMENT, "--force", f"--db={db_url}",
                      f"--CourseDirectory.release_directory={scratch}", root=Path(root), quiet=True)
 
 
@@ -420,16 +355,19 @@ except Exception as exc:
 
 def autograde_class(root: Path = COURSE_ROOT, workers: int | None = None, scheduler: str | None = None,
                     students: list[str] | None = None, db_url: str | None = None,
-                    missing: bool = False) -> list[Outcome]:
+                    missing: bool = False, quiet: bool = False) -> list[Outcome]:
     """Grade every submitted student (or ``students``, or with ``missing`` only those
     the journal has no successful grading of) with ``workers`` nbgrader processes at once.
 
     With ``scheduler`` (``tcp://host:port``) the students are graded by that Dask
     cluster's workers instead of local processes. Raises SchedulerLost, after
     printing who was and was not graded, when the scheduler goes away.
-    """
-    from .grading import db_url as configured_db_url
 
+    This is the one way the course runs ``nbgrader autograde``: ``cnnviz autograde``,
+    ``cnnviz grade`` (``cnnviz.spotcheck``), ``make demo`` and the tests. It prints a
+    progress bar, one line per student it could not grade and a summary, unless
+    ``quiet``; either way the outcomes say who was graded and why not.
+    """
     root = Path(root).resolve()
     if students is None:
         students = missing_students(root) if missing else submitted_students(root)
@@ -439,7 +377,7 @@ def autograde_class(root: Path = COURSE_ROOT, workers: int | None = None, schedu
     if not students:
         raise CourseError(f"no submissions in {root / 'submitted'}: each student's notebook goes in "
                           f"submitted/<student>/{ASSIGNMENT}/")
-    db_url = db_url or configured_db_url(root)
+    db_url = db_url or settings.db_url(root)
     ensure_gradebook(root, db_url)
     workers = workers or default_workers()
     run = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
@@ -447,12 +385,12 @@ def autograde_class(root: Path = COURSE_ROOT, workers: int | None = None, schedu
     outcomes: list[Outcome] = []
     where = scheduler or f"{workers} local worker(s)"
     try:
-        with tqdm(total=len(students), desc="autograding", unit="student") as bar:
+        with tqdm(total=len(students), desc="autograding", unit="student", disable=quiet) as bar:
             for outcome in _fan_out(str(root), students, workers, scheduler, db_url, run):
                 outcomes.append(outcome)
                 bar.set_postfix_str(outcome.student[:20])
                 bar.update()
-                if not outcome.ok:
+                if not outcome.ok and not quiet:
                     tqdm.write(f"[autograde] {outcome.student}: not graded: {outcome.message}")
     except SchedulerLost as lost:
         ungraded = _report_lost(root, students, outcomes, run, scheduler, str(lost))
@@ -461,8 +399,9 @@ def autograde_class(root: Path = COURSE_ROOT, workers: int | None = None, schedu
                             outcomes) from None
     elapsed = time.perf_counter() - started
     failed = [o for o in outcomes if not o.ok]
-    print(f"[autograde] graded {len(outcomes) - len(failed)}, failed {len(failed)}, "
-          f"in {elapsed:.1f} s with {where}")
+    if not quiet:
+        print(f"[autograde] graded {len(outcomes) - len(failed)}, failed {len(failed)}, "
+              f"in {elapsed:.1f} s with {where}")
     return sorted(outcomes, key=lambda o: o.student)
 
 
@@ -496,10 +435,7 @@ def _fan_out(root: str, students: list[str], workers: int, scheduler: str | None
     finally:
         # On an interrupt, stop the queue and the graders running now (each in its own session).
         pool.shutdown(wait=False, cancel_futures=True)
-        with _running_guard:
-            for process in _running:
-                if process.poll() is None:
-                    os.killpg(process.pid, signal.SIGKILL)
+        nbrun.stop_all()
         pool.shutdown(wait=True)
 
 

@@ -2,6 +2,10 @@
 
 Every subcommand prints what it does; a problem the user can fix ends with one
 ``error: ...`` line on stderr and exit status 2, never a traceback.
+
+Which course: every command that works on a course works on the folder given by
+``--course-dir``, by default this package's own course (the folder above
+``cnnviz/``, where ``nbgrader_config.py`` is), wherever it is run from.
 """
 
 from __future__ import annotations
@@ -25,17 +29,22 @@ def cmd_data(args) -> int:
     return 0
 
 
+def _checkpoint(args) -> Path:
+    """The checkpoint a command names, by default the course's own."""
+    return Path(args.checkpoint) if args.checkpoint else args.course_dir / "source" / ASSIGNMENT / CHECKPOINT_NAME
+
+
 def cmd_train(args) -> int:
     from . import training
 
-    training.train(Path(args.output), seed=args.seed, split_seed=args.split_seed, epochs=args.epochs)
+    training.train(_checkpoint(args), seed=args.seed, split_seed=args.split_seed, epochs=args.epochs)
     return 0
 
 
 def cmd_check_checkpoint(args) -> int:
     from . import training
 
-    path = Path(args.checkpoint)
+    path = _checkpoint(args)
     if not path.is_file():
         raise CourseError(f"no checkpoint at {path}: run `python -m cnnviz train` to make it")
     print(f"[checkpoint] measuring {path} on the 10 000 Fashion-MNIST test images ...", flush=True)
@@ -58,17 +67,18 @@ def cmd_info(args) -> int:
 
     from . import training
 
-    print(f"[course] {COURSE_ROOT}")
+    root = args.course_dir
+    print(f"[course] {root}")
     print(f"[course] assignment: {ASSIGNMENT}")
     for folder in ("source", "release", "solutions", "submitted", "autograded", "feedback"):
-        path = COURSE_ROOT / folder
-        files = sorted(p.relative_to(COURSE_ROOT) for p in path.rglob("*") if p.is_file()) if path.is_dir() else []
+        path = root / folder
+        files = sorted(p.relative_to(root) for p in path.rglob("*") if p.is_file()) if path.is_dir() else []
         print(f"  {folder + '/':12} {len(files)} file(s)")
         for name in files[:6]:
             print(f"      {name}")
         if len(files) > 6:
             print(f"      ... and {len(files) - 6} more")
-    meta = training.metadata_path(training.DEFAULT_OUTPUT)
+    meta = training.metadata_path(root / "source" / ASSIGNMENT / CHECKPOINT_NAME)
     if meta.is_file():
         info = json.loads(meta.read_text())
         print(f"[course] checkpoint {CHECKPOINT_NAME}: test accuracy {info['test_accuracy']}, "
@@ -80,27 +90,27 @@ def cmd_info(args) -> int:
 def cmd_grade(args) -> int:
     import json
 
+    from . import notebooks
+
+    # Answer a wrong path or file at once, before the slow imports below.
     path = Path(args.notebook)
-    # Answer a wrong path at once, before the slow imports below.
-    if not path.is_file():
-        raise CourseError(f"{path}: no such notebook file; give the path of a .ipynb file")
-    if path.stat().st_size == 0:
-        raise CourseError(f"{path}: the file is empty; save the notebook in JupyterLab and try again")
+    notebooks.read_notebook(path)
 
-    from . import grading
+    from . import spotcheck
 
-    report = grading.grade_notebook(path)
+    report = spotcheck.grade_notebook(path, args.course_dir)
     if args.json:
         print(json.dumps(report, indent=2, ensure_ascii=False))
     else:
-        grading.print_report(report)
-    return 0
+        spotcheck.print_report(report)
+    # 1: nbgrader could not grade the notebook at all (the report says why).
+    return 1 if report["error"] else 0
 
 
 def cmd_demo(args) -> int:
     from . import demo
 
-    demo.demo()
+    demo.demo(args.course_dir / "demo", args.course_dir)
     return 0
 
 
@@ -108,7 +118,7 @@ def cmd_lab(args) -> int:
     from . import lab
 
     extra = [a for a in args.jupyter_args if a != "--"]
-    lab.run(Path(args.course_dir), extra)
+    lab.run(args.course_dir, extra)
     return 0
 
 
@@ -144,7 +154,7 @@ def cmd_autograde(args) -> int:
     from . import classgrade
 
     try:
-        outcomes = classgrade.autograde_class(Path(args.course_dir), workers=args.workers,
+        outcomes = classgrade.autograde_class(args.course_dir, workers=args.workers,
                                               scheduler=args.scheduler, missing=args.missing)
     except classgrade.SchedulerLost as lost:
         print(f"error: {lost}", file=sys.stderr)
@@ -156,51 +166,59 @@ def cmd_autograde(args) -> int:
 def cmd_jail_check(args) -> int:
     from . import jail
 
-    return 0 if jail.print_jail_check(Path(args.course_dir)) else 1
+    return 0 if jail.print_jail_check(args.course_dir) else 1
 
 
 def cmd_release(args) -> int:
-    from . import grading
+    from . import pipeline
 
-    print(f"[release] wrote {grading.generate_release()}")
-    print(f"[solutions] wrote {grading.generate_solutions()}")
+    print(f"[release] wrote {pipeline.generate_release(args.course_dir)}")
+    print(f"[solutions] wrote {pipeline.generate_solutions(args.course_dir)}")
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     from . import training
 
-    parser = argparse.ArgumentParser(prog="python -m cnnviz", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m cnnviz", description=__doc__.split("\n\n")[0] + "\n\n"
+                                     + __doc__.split("\n\n")[2], formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
+    # One rule for the course root, in every command that works on a course.
+    course = argparse.ArgumentParser(add_help=False)
+    course.add_argument("--course-dir", type=Path, default=COURSE_ROOT,
+                        help=f"the course root, where nbgrader_config.py is (default: this course, {COURSE_ROOT})")
 
     p = sub.add_parser("data", help="place Fashion-MNIST in Keras' cache (offline) and check it")
     p.add_argument("--no-apt", action="store_true", help="never call apt-get")
     p.set_defaults(func=cmd_data)
 
-    p = sub.add_parser("train", help="train best-cnn-model.keras with the chapter 8-2 recipe")
-    p.add_argument("--output", default=str(training.DEFAULT_OUTPUT))
+    p = sub.add_parser("train", parents=[course], help="train best-cnn-model.keras with the chapter 8-2 recipe")
+    p.add_argument("--output", dest="checkpoint", default=None,
+                   help=f"where the checkpoint goes (default: the course's source/{ASSIGNMENT}/{CHECKPOINT_NAME})")
     p.add_argument("--seed", type=int, default=training.SEED)
     p.add_argument("--split-seed", type=int, default=training.SPLIT_SEED)
     p.add_argument("--epochs", type=int, default=training.MAX_EPOCHS)
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("check-checkpoint", help="measure the checkpoint's test accuracy against the bar")
-    p.add_argument("checkpoint", nargs="?", default=str(training.DEFAULT_OUTPUT))
+    p = sub.add_parser("check-checkpoint", parents=[course],
+                       help="measure the checkpoint's test accuracy against the bar")
+    p.add_argument("checkpoint", nargs="?", default=None,
+                   help=f"the checkpoint (default: the course's source/{ASSIGNMENT}/{CHECKPOINT_NAME})")
     p.set_defaults(func=cmd_check_checkpoint)
 
-    p = sub.add_parser("grade", help="grade one notebook with the hidden tests nbgrader autograde uses")
+    p = sub.add_parser("grade", parents=[course],
+                       help="grade one notebook with the hidden tests nbgrader autograde uses")
     p.add_argument("notebook", help="a completed cnn_visualization.ipynb (any file name)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=cmd_grade)
 
-    p = sub.add_parser("autograde", help="autograde every submitted student, several at once")
+    p = sub.add_parser("autograde", parents=[course], help="autograde every submitted student, several at once")
     p.add_argument("--workers", type=int, default=None,
                    help="nbgrader processes at once (default: one per core, as many as the free memory holds)")
     p.add_argument("--scheduler", default=None, help="address of a Dask scheduler, e.g. tcp://10.0.0.5:8786")
     p.add_argument("--missing", action="store_true",
                    help="grade only the students without a successful grading of their current submission "
                         "(resumes a run that was cut off)")
-    p.add_argument("--course-dir", default=str(COURSE_ROOT), help="the course root (default: this course)")
     p.set_defaults(func=cmd_autograde)
 
     p = sub.add_parser("update-assignment",
@@ -211,19 +229,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--course-dir", default=str(COURSE_ROOT), help="the course root (default: this course)")
     p.set_defaults(func=cmd_update_assignment)
 
-    p = sub.add_parser("jail-check", help="start a jailed probe and print what the grading jail isolates")
-    p.add_argument("--course-dir", default=str(COURSE_ROOT),
-                   help="the course whose nbgrader_config.py sets the limits (default: this course)")
+    p = sub.add_parser("jail-check", parents=[course],
+                       help="start a jailed probe with the limits the course's nbgrader_config.py sets")
     p.set_defaults(func=cmd_jail_check)
 
-    p = sub.add_parser("release", help="regenerate release/ and solutions/ from source/ with nbgrader")
+    p = sub.add_parser("release", parents=[course], help="regenerate release/ and solutions/ from source/ with nbgrader")
     p.set_defaults(func=cmd_release)
 
-    p = sub.add_parser("demo", help="the instructor's whole loop on a demo class, in its own scratch course under demo/")
+    p = sub.add_parser("demo", parents=[course],
+                       help="the instructor's whole loop on a demo class, in a scratch course under the course's demo/")
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("lab", help="JupyterLab with nbgrader's extensions and inline figures (`make lab`)")
-    p.add_argument("--course-dir", default=str(COURSE_ROOT), help="the course root to serve (default: this course)")
+    p = sub.add_parser("lab", parents=[course],
+                       help="JupyterLab with nbgrader's extensions and inline figures (`make lab`)")
     p.add_argument("jupyter_args", nargs=argparse.REMAINDER,
                    help="after `--`: more options for `jupyter lab`, e.g. -- --port=8899")
     p.set_defaults(func=cmd_lab)
@@ -237,7 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--folder", default=None, help="instead: write the release with the checks into this new folder")
     p.set_defaults(func=cmd_student_package)
 
-    p = sub.add_parser("info", help="print what the course holds")
+    p = sub.add_parser("info", parents=[course], help="print what the course holds")
     p.set_defaults(func=cmd_info)
     return parser
 

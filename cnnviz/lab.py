@@ -1,7 +1,7 @@
 """``make lab``: the instructor's single-user JupyterLab with nbgrader's extensions.
 
 The server gets the very environment the command-line grading gives nbgrader
-(``grading.nbgrader_env``): matplotlib's inline backend for every kernel it
+(``nbrun.nbgrader_env``): matplotlib's inline backend for every kernel it
 starts (the course's commands default to ``MPLBACKEND=Agg`` for batch jobs, and a
 kernel that inherits it draws no figures), TensorFlow's C++ log level, and the course on
 ``PYTHONPATH``. So notebooks opened in it show their figures, and so does the
@@ -19,7 +19,7 @@ from . import COURSE_ROOT, CourseError
 
 def lab_env() -> dict:
     """Environment of the JupyterLab server, and so of its kernels and of the formgrader's grading."""
-    from .grading import nbgrader_env
+    from .nbrun import nbgrader_env
 
     return nbgrader_env()
 

@@ -1,6 +1,6 @@
 """The course's additions to nbgrader's preprocessors, named in ``nbgrader_config.py``.
 
-Kept apart from ``cnnviz.grading`` so that only nbgrader itself imports nbgrader's
+Kept apart from ``cnnviz.pipeline`` so that only nbgrader itself imports nbgrader's
 machinery; the course's commands stay quick to start.
 """
 

@@ -34,7 +34,8 @@ STUDENT_MODULES = ("__init__", "settings", "lesson", "checks", "facts")
 DISTRIBUTION = "cnnviz_student"
 VERSION = "0.1.0"
 # What the student side must never contain (checked on every build).
-FORBIDDEN_MODULES = ("reference", "trusted", "grading", "jail", "guard", "classgrade", "nbgrader_plugins")
+FORBIDDEN_MODULES = ("reference", "trusted", "grading", "jail", "guard", "classgrade", "nbgrader_plugins", "nbrun",
+                     "pipeline", "spotcheck", "catalogue", "notebooks")
 REQUIREMENTS = ("numpy", "matplotlib", "keras")
 
 

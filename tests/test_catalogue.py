@@ -13,18 +13,18 @@ from __future__ import annotations
 
 import ast
 import re
-import tomllib
 
 import pytest
 
-from cnnviz import grading
+from cnnviz import catalogue, pipeline, spotcheck
+from cnnviz.notebooks import answer_cells, grade_points, read_notebook, solution_answers
 
 HANGUL = re.compile("[\uac00-\ud7a3]")
 MIN_WRONG, MIN_RIGHT = 15, 8
 # Share of wrong submissions whose mistake the student's own Validate already names.
 MIN_VALIDATE_SHARE = 0.8
 
-CATALOGUE = grading.load_catalogue()
+CATALOGUE = catalogue.load_catalogue()
 WRONG = [entry for entry in CATALOGUE if entry.kind == "wrong"]
 RIGHT = [entry for entry in CATALOGUE if entry.kind == "right"]
 
@@ -55,7 +55,7 @@ def assigned_names(source: str) -> set[str]:
 
 
 def blank_cells(entry, release_nb) -> list[str]:
-    return list(grading.answer_cells(release_nb)) if entry.blank == "all" else list(entry.blank)
+    return list(answer_cells(release_nb)) if entry.blank == "all" else list(entry.blank)
 
 
 def differing_cells(entry, result, points) -> str:
@@ -77,22 +77,22 @@ def differing_cells(entry, result, points) -> str:
 @pytest.fixture(scope="module")
 def notebooks():
     """The committed release and source notebooks (the release generated if not there yet)."""
-    where = grading.paths()
+    where = pipeline.paths()
     if not where["release"].is_file():
-        grading.generate_release()
-    return grading.read_notebook(where["release"]), grading.read_notebook(where["source"])
+        pipeline.generate_release()
+    return read_notebook(where["release"]), read_notebook(where["source"])
 
 
 @pytest.fixture(scope="module")
 def points(notebooks):
-    return grading.grade_points(notebooks[1])
+    return grade_points(notebooks[1])
 
 
 @pytest.fixture(scope="module")
 def graded(notebooks):
     """Every catalogue entry autograded by nbgrader, all in one run."""
     release_nb, source_nb = notebooks
-    return grading.grade_submissions({entry.name: entry.notebook(release_nb, source_nb) for entry in CATALOGUE})
+    return spotcheck.grade_submissions({entry.name: entry.notebook(release_nb, source_nb) for entry in CATALOGUE})
 
 
 # --------------------------------------------------------------------------- the catalogue itself (fast)
@@ -116,7 +116,7 @@ def test_every_submission_says_in_one_line_what_it_does():
 
 def test_every_cell_the_catalogue_names_exists_in_the_notebook(notebooks, points):
     release_nb, _ = notebooks
-    answer_ids = set(grading.answer_cells(release_nb))
+    answer_ids = set(answer_cells(release_nb))
     unknown = []
     for entry in CATALOGUE:
         unknown += [f"{entry.name}: loses {g}" for g in entry.loses if g not in points]
@@ -135,9 +135,9 @@ def test_every_submission_but_the_solution_differs_from_the_solution(notebooks):
     release_nb, source_nb = notebooks
 
     def sources(nb):
-        return {g: cell.source for g, cell in grading.answer_cells(nb).items()}
+        return {g: cell.source for g, cell in answer_cells(nb).items()}
 
-    solution = sources(grading.Submission("solution", "right", "").notebook(release_nb, source_nb))
+    solution = sources(catalogue.Submission("solution", "right", "").notebook(release_nb, source_nb))
     same = [entry.name for entry in CATALOGUE if entry.name != "solution"
             and sources(entry.notebook(release_nb, source_nb)) == solution]
     assert same == []
@@ -185,7 +185,7 @@ def test_validate_already_names_most_mistakes(graded):
 @pytest.mark.parametrize("entry", [entry for entry in CATALOGUE if entry.blank], ids=lambda entry: entry.name)
 def test_a_step_left_undone_is_reported_by_its_missing_variable(entry, graded, notebooks):
     release_nb, source_nb = notebooks
-    solution = grading.solution_answers(source_nb)
+    solution = solution_answers(source_nb)
     messages = graded[entry.name]["messages"]
     silent = []
     for grade_id in blank_cells(entry, release_nb):

@@ -20,7 +20,7 @@ import time
 import pytest
 from toycourse import NOTEBOOK, gradebook_cells, gradebook_rows, submit_answer
 
-from cnnviz import ASSIGNMENT, CourseError, classgrade, grading, settings
+from cnnviz import ASSIGNMENT, CourseError, classgrade, nbrun, notebooks, pipeline, settings
 
 @pytest.mark.slow
 def test_eight_parallel_graders_grade_everyone_without_database_locked(toy_course):
@@ -41,7 +41,7 @@ def test_parallel_scores_equal_nbgraders_serial_scores(toy_course, tmp_path):
         submit_answer(toy_course, student, answer)
     serial = tmp_path / "serial"
     shutil.copytree(toy_course, serial)
-    grading.run_nbgrader("autograde", ASSIGNMENT, "--force", root=serial, quiet=True)
+    nbrun.run_nbgrader("autograde", ASSIGNMENT, "--force", root=serial, quiet=True)
     classgrade.autograde_class(toy_course, workers=2)
     assert gradebook_rows(toy_course) == gradebook_rows(serial), "parallel and serial scores differ"
 
@@ -93,13 +93,13 @@ def test_a_broken_notebook_fails_alone_with_one_line(toy_course, content):
 def test_the_cli_prints_a_summary_line_and_exits_1_when_a_student_is_not_graded(toy_course):
     submit_answer(toy_course, "a", "x = 1")
     command = [sys.executable, "-m", "cnnviz", "autograde", "--workers", "1", "--course-dir", str(toy_course)]
-    result = subprocess.run(command, env=grading.nbgrader_env(), text=True, capture_output=True)
+    result = subprocess.run(command, env=nbrun.nbgrader_env(), text=True, capture_output=True)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "graded 1, failed 0" in result.stdout, result.stdout
 
     (toy_course / "submitted" / "b" / ASSIGNMENT).mkdir(parents=True)
     (toy_course / "submitted" / "b" / ASSIGNMENT / NOTEBOOK).write_text("{ not json")
-    result = subprocess.run(command, env=grading.nbgrader_env(), text=True, capture_output=True)
+    result = subprocess.run(command, env=nbrun.nbgrader_env(), text=True, capture_output=True)
     assert result.returncode == 1, f"a student not graded must fail the command: {result.returncode}"
     assert "graded 1, failed 1" in result.stdout, result.stdout
 
@@ -187,13 +187,13 @@ def test_a_runaway_cell_never_stops_the_class(toy_course, answer, graded):
 
 @pytest.mark.slow
 def test_edited_and_deleted_test_cells_are_graded_with_the_instructors_tests(toy_course):
-    release = grading.read_notebook(toy_course / "release" / ASSIGNMENT / NOTEBOOK)
-    edited = grading.fill_release(release, {"answer": "x = 5", "answer_y": "y = 2"})
+    release = notebooks.read_notebook(toy_course / "release" / ASSIGNMENT / NOTEBOOK)
+    edited = notebooks.fill_release(release, {"answer": "x = 5", "answer_y": "y = 2"})
     edited.cells[1].source = '"""x is 1."""\npass  # no more test'
-    grading.submit(toy_course, "edited", edited)
-    deleted = grading.fill_release(release, {"answer": "x = 5", "answer_y": "y = 2"})
+    pipeline.submit(toy_course, "edited", edited)
+    deleted = notebooks.fill_release(release, {"answer": "x = 5", "answer_y": "y = 2"})
     del deleted.cells[1]
-    grading.submit(toy_course, "deleted", deleted)
+    pipeline.submit(toy_course, "deleted", deleted)
 
     outcomes = classgrade.autograde_class(toy_course, workers=2)
 
@@ -229,14 +229,14 @@ def _exit_time(pid, timeout):
 
 def test_a_grading_process_leads_its_own_session_holds_the_lock_and_dies_with_its_worker(tmp_path):
     # A stand-in worker takes the student's lock and starts a long "nbgrader" the way
-    # grade_student does; then it is SIGKILLed, as a dying Dask worker would be.
+    # grade_student does (nbrun.run); then it is SIGKILLed, as a dying Dask worker would be.
     worker_code = textwrap.dedent(f"""
         import sys
         from pathlib import Path
-        from cnnviz import classgrade
+        from cnnviz import classgrade, nbrun
         with classgrade.student_lock(Path({str(tmp_path)!r}), "ana", None) as fd:
-            classgrade._run_nbgrader(["-c", "import time; time.sleep(60)"], {str(tmp_path)!r}, None, fd,
-                                     lambda pid: print(pid, flush=True))
+            nbrun.run(["-c", "import time; time.sleep(60)"], {str(tmp_path)!r}, None, fd,
+                      lambda pid: print(pid, flush=True))
     """)
     worker = subprocess.Popen([sys.executable, "-c", worker_code], stdout=subprocess.PIPE, text=True)
     grader = int(worker.stdout.readline())

@@ -24,7 +24,7 @@ import pytest
 from test_gradebook_postgres import postgres_db_url  # noqa: F401 - a fixture
 from toycourse import make_toy_course, submit_answer
 
-from cnnviz import ASSIGNMENT, classgrade, grading
+from cnnviz import ASSIGNMENT, classgrade, nbrun, pipeline
 
 pytestmark = pytest.mark.slow
 
@@ -42,8 +42,8 @@ def serial_scores(tmp_path_factory):
         submit_answer(course, student, answer)
     env = {k: v for k, v in os.environ.items() if k != "NBGRADER_DB_URL"}
     subprocess.run([sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT, "--force"], cwd=course,
-                   env={**grading.nbgrader_env(), **env}, check=True, capture_output=True)
-    scores = grading.read_scores(course, f"sqlite:///{course / 'gradebook.db'}")
+                   env={**nbrun.nbgrader_env(), **env}, check=True, capture_output=True)
+    scores = pipeline.read_scores(course, f"sqlite:///{course / 'gradebook.db'}")
     assert sorted(scores) == sorted(ANSWERS) and len({sum(v.values()) for v in scores.values()}) > 1
     return scores
 
@@ -69,7 +69,7 @@ class Cluster:
             probe.bind(("127.0.0.1", 0))
             self.address = f"tcp://127.0.0.1:{probe.getsockname()[1]}"
         # The workers' environment has no gradebook URL: it must come with each task.
-        self.worker_env = {k: v for k, v in grading.nbgrader_env().items() if k != "NBGRADER_DB_URL"}
+        self.worker_env = {k: v for k, v in nbrun.nbgrader_env().items() if k != "NBGRADER_DB_URL"}
         self.scheduler = self._start([str(DASK), "scheduler", "--host", "127.0.0.1", "--port",
                                       self.address.rsplit(":", 1)[1], "--no-dashboard"], self.worker_env,
                                      namespace=False)
@@ -100,7 +100,7 @@ class Cluster:
 
     def autograde(self, *options: str) -> subprocess.Popen:
         """`python -m cnnviz autograde` in its own namespace, with the gradebook in its environment."""
-        env = {**grading.nbgrader_env(), "NBGRADER_DB_URL": self.db_url}
+        env = {**nbrun.nbgrader_env(), "NBGRADER_DB_URL": self.db_url}
         return self._start([sys.executable, "-m", "cnnviz", "autograde", "--course-dir", str(self.shared),
                             *options], env)
 
@@ -159,7 +159,7 @@ def assert_never_graded_twice_at_once(journal: list[dict], ends: dict[str, float
 
 
 def assert_scores_equal_serial(cluster: Cluster, serial_scores) -> None:
-    scores = grading.read_scores(cluster.server, cluster.db_url)
+    scores = pipeline.read_scores(cluster.server, cluster.db_url)
     assert scores == serial_scores, "the cluster's gradebook differs from nbgrader's serial run"
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from cnnviz import ASSIGNMENT, COURSE_ROOT, demo, grading
+from cnnviz import ASSIGNMENT, COURSE_ROOT, catalogue, demo, nbrun, pipeline
 
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 
@@ -47,7 +47,7 @@ def course(tmp_path) -> Path:
 
 def release_feedback(course: Path, exchange: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "nbgrader", "release_feedback", ASSIGNMENT,
-                           f"--Exchange.root={exchange}"], cwd=course, env=grading.nbgrader_env(),
+                           f"--Exchange.root={exchange}"], cwd=course, env=nbrun.nbgrader_env(),
                           capture_output=True, text=True, timeout=300)
 
 
@@ -81,7 +81,7 @@ def test_a_student_without_feedback_gets_one_line_and_the_others_theirs(tmp_path
     course = tmp_path / "course"
     course.mkdir()
     shutil.copy(COURSE_ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
-    done = demo.feedback_per_student(course, ["ghost"])
+    done = pipeline.generate_feedback(course, ["ghost"])
     out = capsys.readouterr().out
     assert done == []
     lines = [line for line in out.splitlines() if "ghost" in line]
@@ -106,14 +106,14 @@ def _tracked_state() -> tuple[str, dict[str, float]]:
 def test_make_demo_leaves_the_instructors_course_as_it_was():
     before = _tracked_state()
     result = subprocess.run([sys.executable, "-m", "cnnviz", "demo"], cwd=COURSE_ROOT,
-                            env=grading.nbgrader_env(), capture_output=True, text=True, timeout=1800)
+                            env=nbrun.nbgrader_env(), capture_output=True, text=True, timeout=1800)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     after = _tracked_state()
     assert after[0] == before[0], "git status changed outside demo/"
     assert after[1] == before[1], "the instructor's class folders or gradebook changed"
 
     course = demo.DEMO_PARENT / "course"
-    names = [entry.name for entry in grading.load_catalogue() if entry.demo]
+    names = [entry.name for entry in catalogue.load_catalogue() if entry.demo]
     for student in names:
         assert (course / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html").is_file(), student
     assert len(_released(demo.DEMO_PARENT / "exchange")) == len(names)

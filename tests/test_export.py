@@ -4,7 +4,7 @@ import csv
 
 import pytest
 
-from cnnviz import ASSIGNMENT, export, grading, lesson
+from cnnviz import classgrade, export, lesson, nbrun
 from toycourse import submit_answer
 
 pytestmark = pytest.mark.slow
@@ -13,10 +13,10 @@ pytestmark = pytest.mark.slow
 def test_each_step_gets_its_own_named_column_with_points_and_the_total_follows(toy_course, tmp_path):
     submit_answer(toy_course, "alice", "x = 1", "y = 2")
     submit_answer(toy_course, "bob", "x = 1", "y = 3")
-    grading.run_nbgrader("autograde", ASSIGNMENT, "--force", root=toy_course, quiet=True)
+    assert all(o.ok for o in classgrade.autograde_class(toy_course, quiet=True))
     target = tmp_path / "by-step.csv"
-    grading.run_nbgrader("export", "--exporter=cnnviz.export.StepsCsvExport", f"--to={target}",
-                         root=toy_course, quiet=True)
+    nbrun.run_nbgrader("export", "--exporter=cnnviz.export.StepsCsvExport", f"--to={target}",
+                       root=toy_course, quiet=True)
 
     with open(target, newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))

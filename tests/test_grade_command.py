@@ -18,7 +18,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from cnnviz import ASSIGNMENT, COURSE_ROOT, grading
+from cnnviz import ASSIGNMENT, COURSE_ROOT, catalogue, classgrade, nbrun, pipeline
 
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 RELEASE_NB = COURSE_ROOT / "release" / ASSIGNMENT / NOTEBOOK
@@ -29,12 +29,12 @@ CELL_KEYS = {"grade_id", "points", "score", "message"}
 
 def _grade(*args: str, cwd: Path, timeout: float = 900) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "cnnviz", "grade", *args], cwd=cwd,
-                          env=grading.nbgrader_env(), text=True, capture_output=True, timeout=timeout)
+                          env=nbrun.nbgrader_env(), text=True, capture_output=True, timeout=timeout)
 
 
-def _catalogue_entry(name: str) -> grading.Submission:
-    entries = {entry.name: entry for entry in grading.load_catalogue()}
-    assert name in entries, f"no entry {name!r} in {grading.CATALOGUE}"
+def _catalogue_entry(name: str) -> catalogue.Submission:
+    entries = catalogue.by_name()
+    assert name in entries, f"no entry {name!r} in {catalogue.CATALOGUE}"
     return entries[name]
 
 
@@ -111,7 +111,7 @@ def test_unusable_input_is_rejected_before_any_slow_import(tmp_path, make_input,
     # there or not a notebook needs neither (a missing or empty one not even nbformat).
     path = make_input(tmp_path)
 
-    result = subprocess.run([sys.executable, "-c", _PROBE, str(path)], cwd=tmp_path, env=grading.nbgrader_env(),
+    result = subprocess.run([sys.executable, "-c", _PROBE, str(path)], cwd=tmp_path, env=nbrun.nbgrader_env(),
                             text=True, capture_output=True, timeout=60)
 
     assert result.returncode == 0, f"the probe failed:\n{result.stderr[-2000:]}"
@@ -160,14 +160,15 @@ def test_solution_scores_100_of_100(tmp_path):
 
 @pytest.mark.slow
 def test_feedback_shows_the_failed_checks_message_but_no_hidden_test_code(tmp_path):
-    course = grading.scratch_course(tmp_path)
+    course = pipeline.scratch_course(tmp_path)
     entry = _catalogue_entry("no-vmin-vmax")
     release_nb = nbformat.read(course / "release" / ASSIGNMENT / NOTEBOOK, as_version=4)
     source_nb = nbformat.read(course / "source" / ASSIGNMENT / NOTEBOOK, as_version=4)
-    grading.submit(course, entry.name, entry.notebook(release_nb, source_nb))
+    pipeline.submit(course, entry.name, entry.notebook(release_nb, source_nb))
 
-    grading.run_nbgrader("autograde", ASSIGNMENT, "--force", root=course, quiet=True)
-    grading.run_nbgrader("generate_feedback", ASSIGNMENT, "--force", root=course, quiet=True)
+    url = pipeline.scratch_db_url(course)
+    assert all(o.ok for o in classgrade.autograde_class(course, students=[entry.name], db_url=url, quiet=True))
+    assert pipeline.generate_feedback(course, [entry.name]) == [entry.name]
 
     pages = list((course / "feedback" / entry.name / ASSIGNMENT).glob("*.html"))
     assert len(pages) == 1, f"expected one feedback page for {entry.name}, found {pages}"

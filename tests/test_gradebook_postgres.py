@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from cnnviz import ASSIGNMENT, CourseError, classgrade, grading
+from cnnviz import ASSIGNMENT, CourseError, classgrade, pipeline, settings
 from toycourse import make_toy_course, submit_answer
 
 pytestmark = pytest.mark.slow
@@ -50,7 +50,7 @@ def test_a_class_is_graded_into_a_new_postgresql_gradebook(toy_course, postgres_
     # nbgrader_config.py reads the gradebook's URL from NBGRADER_DB_URL. The database
     # is empty: the class command must record the assignment before grading.
     monkeypatch.setenv("NBGRADER_DB_URL", postgres_db_url)
-    assert grading.db_url(toy_course) == postgres_db_url
+    assert settings.db_url(toy_course) == postgres_db_url
     answers = {"ana": "x = 1", "ben": "x = 2", "cho": "x = 1", "dan": "raise ValueError('no')"}
     for student, answer in answers.items():
         submit_answer(toy_course, student, answer)
@@ -59,11 +59,11 @@ def test_a_class_is_graded_into_a_new_postgresql_gradebook(toy_course, postgres_
     outcomes = classgrade.autograde_class(toy_course, workers=4)
 
     assert all(o.ok for o in outcomes), [o.message for o in outcomes if not o.ok]
-    scores = grading.read_scores(toy_course, postgres_db_url)
+    scores = pipeline.read_scores(toy_course, postgres_db_url)
     assert {s: v["test_x"] for s, v in scores.items()} == {"ana": 1.0, "ben": 0.0, "cho": 1.0, "dan": 0.0}
     assert (toy_course / "release" / ASSIGNMENT / "cnn_visualization.ipynb").read_bytes() == release, \
         "recording the assignment in the gradebook must leave release/ alone"
-    assert not (toy_course / "gradebook.db").exists() or grading.read_scores(toy_course, "sqlite:///" + str(
+    assert not (toy_course / "gradebook.db").exists() or pipeline.read_scores(toy_course, "sqlite:///" + str(
         toy_course / "gradebook.db")) == {}, "grades went to the SQLite file instead of PostgreSQL"
 
 

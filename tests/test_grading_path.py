@@ -8,7 +8,7 @@ import sys
 import pytest
 from toycourse import NOTEBOOK, submit_answer
 
-from cnnviz import ASSIGNMENT, grading
+from cnnviz import ASSIGNMENT, pipeline, settings
 
 pytestmark = pytest.mark.slow
 
@@ -36,7 +36,7 @@ def test_plain_nbgrader_autograde_reduces_jails_and_flags(toy_course):
 
     result = plain_nbgrader_autograde(course)
     output = result.stdout + result.stderr
-    scores = grading.read_scores(course)
+    scores = pipeline.read_scores(course)
     assert scores["alice"] == {"test_x": 1.0, "test_y": 1.0}, output[-3000:]
     assert scores["mallory"] == {"test_x": 1.0, "test_y": 1.0}, "the review flag must not change a score"
     assert "eve" not in scores or not any(scores["eve"].values()), "a linked notebook must not be graded"
@@ -50,7 +50,7 @@ def test_plain_nbgrader_autograde_reduces_jails_and_flags(toy_course):
 
     from nbgrader.api import Gradebook
 
-    with Gradebook(grading.db_url(course)) as gradebook:
+    with Gradebook(settings.db_url(course)) as gradebook:
         notebook = gradebook.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, "mallory")
         comments = {c.name: c.auto_comment or "" for c in notebook.comments}
         flags = {g.name: g.needs_manual_grade for g in notebook.grades}

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from cnnviz import ASSIGNMENT, COURSE_ROOT, classgrade, data, grading, jail
+from cnnviz import ASSIGNMENT, COURSE_ROOT, catalogue, classgrade, data, jail, notebooks, pipeline, settings
 
 pytestmark = pytest.mark.slow
 
@@ -25,7 +25,7 @@ HOSTILE = COURSE_ROOT / "tests" / "submissions" / "hostile.toml"
 EXTRA_FIELDS = ("files", "links", "notebook_link", "graded")
 with open(HOSTILE, "rb") as _handle:
     RAW = tomllib.load(_handle)["submission"]
-ENTRIES = [grading.Submission(**{k: v for k, v in raw.items() if k not in EXTRA_FIELDS}) for raw in RAW]
+ENTRIES = [catalogue.Submission(**{k: v for k, v in raw.items() if k not in EXTRA_FIELDS}) for raw in RAW]
 EXTRAS = {raw["name"]: {k: raw[k] for k in EXTRA_FIELDS if k in raw} for raw in RAW}
 HONEST = {"honest-solution": "solution", "honest-mistake": "no-vmin-vmax"}
 
@@ -98,10 +98,10 @@ def fill(text: str, places: dict[str, str]) -> str:
 @pytest.fixture(scope="module")
 def graded_class(tmp_path_factory):
     assert shutil.which("bwrap"), "the jail needs bubblewrap: apt-get install bubblewrap"
-    course = grading.scratch_course(tmp_path_factory.mktemp("hostile"))
-    release_nb = grading.read_notebook(course / "release" / ASSIGNMENT / grading.NOTEBOOK)
-    source_nb = grading.read_notebook(course / "source" / ASSIGNMENT / grading.NOTEBOOK)
-    catalogue = {entry.name: entry for entry in grading.load_catalogue()}
+    course = pipeline.scratch_course(tmp_path_factory.mktemp("hostile"))
+    release_nb = notebooks.read_notebook(course / "release" / ASSIGNMENT / settings.NOTEBOOK)
+    source_nb = notebooks.read_notebook(course / "source" / ASSIGNMENT / settings.NOTEBOOK)
+    entries = catalogue.by_name()
 
     # Canaries: a root-only file in the course root, a secret and the gradebook URL in the grader's environment.
     canary = course / "instructor-canary.txt"
@@ -115,11 +115,11 @@ def graded_class(tmp_path_factory):
     try:
         # The honest students, graded alone first.
         for student, entry in HONEST.items():
-            grading.submit(course, student, catalogue[entry].notebook(release_nb, source_nb))
+            pipeline.submit(course, student, entries[entry].notebook(release_nb, source_nb))
         alone = classgrade.autograde_class(course, workers=2, students=list(HONEST))
         assert all(o.ok for o in alone), [o.message for o in alone if not o.ok]
-        alone_scores = {s: grading.read_scores(course)[s] for s in HONEST}
-        classmate = course / "submitted" / "honest-solution" / ASSIGNMENT / grading.NOTEBOOK
+        alone_scores = {s: pipeline.read_scores(course)[s] for s in HONEST}
+        classmate = course / "submitted" / "honest-solution" / ASSIGNMENT / settings.NOTEBOOK
         places = {"@COURSE@": str(course), "@CANARY@": str(canary), "@CLASSMATE@": str(classmate),
                   "@MARKER@": str(marker)}
         before = {
@@ -134,10 +134,10 @@ def graded_class(tmp_path_factory):
             folder = course / "submitted" / entry.name / ASSIGNMENT
             if "notebook_link" in extra:
                 folder.mkdir(parents=True)
-                (folder / grading.NOTEBOOK).symlink_to(fill(extra["notebook_link"], places))
+                (folder / settings.NOTEBOOK).symlink_to(fill(extra["notebook_link"], places))
                 continue
             entry.answers = {k: fill(v, places) for k, v in entry.answers.items()}
-            grading.submit(course, entry.name, entry.notebook(release_nb, source_nb))
+            pipeline.submit(course, entry.name, entry.notebook(release_nb, source_nb))
             for relative, content in extra.get("files", {}).items():
                 (folder / relative).parent.mkdir(parents=True, exist_ok=True)
                 (folder / relative).write_text(fill(content, places))
@@ -156,7 +156,7 @@ def graded_class(tmp_path_factory):
             else:
                 os.environ[key] = value
     return {"course": course, "before": before, "alone": alone_scores, "started": started,
-            "outcomes": {o.student: o for o in outcomes}, "points": grading.grade_points(source_nb),
+            "outcomes": {o.student: o for o in outcomes}, "points": notebooks.grade_points(source_nb),
             "canary": canary, "marker": marker, "secret": secret, "db_url": db_url,
             "processes": left_processes, "cgroups": left_cgroups}
 
@@ -169,7 +169,7 @@ def graded_ones():
 def test_a_hostile_submission_earns_only_what_it_answered(graded_class, entry):
     outcome = graded_class["outcomes"][entry.name]
     assert outcome.ok, f"{entry.name} was not graded: {outcome.message}"
-    scores = grading.read_scores(graded_class["course"])[entry.name]
+    scores = pipeline.read_scores(graded_class["course"])[entry.name]
     expected = entry.expected_scores(graded_class["points"])
     wrong = {cell: (scores.get(cell), want) for cell, want in expected.items() if scores.get(cell) != want}
     assert not wrong, f"{entry.name} ({entry.mistake}): cells with (score, expected): {wrong}"
@@ -182,13 +182,13 @@ def test_a_linked_notebook_is_refused_with_one_line_and_no_points(graded_class):
         outcome = graded_class["outcomes"][entry.name]
         assert not outcome.ok, f"{entry.name} must not be graded"
         assert "symbolic link" in outcome.message, f"{entry.name}: the line should say why: {outcome.message}"
-        scores = grading.read_scores(graded_class["course"]).get(entry.name, {})
+        scores = pipeline.read_scores(graded_class["course"]).get(entry.name, {})
         assert not any(scores.values()), f"{entry.name} got points: {scores}"
-        assert not (graded_class["course"] / "autograded" / entry.name / ASSIGNMENT / grading.NOTEBOOK).exists()
+        assert not (graded_class["course"] / "autograded" / entry.name / ASSIGNMENT / settings.NOTEBOOK).exists()
 
 
 def test_honest_classmates_score_exactly_as_when_graded_alone(graded_class):
-    scores = grading.read_scores(graded_class["course"])
+    scores = pipeline.read_scores(graded_class["course"])
     for student in HONEST:
         assert graded_class["outcomes"][student].ok, graded_class["outcomes"][student].message
         assert scores[student] == graded_class["alone"][student], student
@@ -206,14 +206,14 @@ def test_no_canary_outside_the_jails_was_read_or_changed(graded_class):
     secrets_ = [before["canary"].decode(), graded_class["secret"], graded_class["db_url"], "BEGIN HIDDEN TESTS",
                 "check_hidden"]
     for notebook in (course / "autograded").rglob("*.ipynb"):
-        outputs = "".join(str(cell.get("outputs", "")) for cell in grading.read_notebook(notebook).cells)
+        outputs = "".join(str(cell.get("outputs", "")) for cell in notebooks.read_notebook(notebook).cells)
         leaked = [s for s in secrets_ if s in outputs]
         assert not leaked, f"{notebook.relative_to(course)} shows {leaked}"
     for folder in (course / "autograded").iterdir():
         if not (folder / ASSIGNMENT).is_dir():
             continue  # a student nbgrader could not grade
         names = sorted(p.name for p in (folder / ASSIGNMENT).iterdir())
-        assert set(names) <= {grading.NOTEBOOK, "best-cnn-model.keras", "best-cnn-model.json", "timestamp.txt"}, \
+        assert set(names) <= {settings.NOTEBOOK, "best-cnn-model.keras", "best-cnn-model.json", "timestamp.txt"}, \
             f"{folder.name}: nbgrader copied {names}"
 
 

@@ -23,6 +23,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import nbformat  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from nbgrader.utils import is_grade  # noqa: E402
 
 from cnnviz import ASSIGNMENT, CHECKPOINT_NAME, COURSE_ROOT, facts, lesson, reference  # noqa: E402
 from cnnviz.facts import Figure, Layer, Missing, Model, Value  # noqa: E402
@@ -37,7 +38,7 @@ def _answer_cells(nb) -> list[str]:
     """Every code cell but the test cells, with nbgrader's solution markers taken out."""
     sources = []
     for cell in nb.cells:
-        if cell.cell_type != "code" or cell.metadata.get("nbgrader", {}).get("grade"):
+        if cell.cell_type != "code" or is_grade(cell):
             continue
         sources.append("\n".join(line for line in cell.source.split("\n")
                                  if line.strip() not in SOLUTION_MARKERS))
@@ -152,7 +153,7 @@ def test_there_are_twenty_steps_each_with_names_and_titles():
 def test_every_test_cell_of_the_notebook_has_a_step():
     nb = nbformat.read(SOURCE_NB, as_version=4)
     graded = [cell.metadata.nbgrader["grade_id"] for cell in nb.cells
-              if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade")]
+              if cell.cell_type == "code" and is_grade(cell)]
     assert graded == list(lesson.STEPS)
 
 

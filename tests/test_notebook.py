@@ -15,8 +15,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from nbgrader.utils import is_grade, is_solution
 
-from cnnviz import ASSIGNMENT, CHECKPOINT_NAME, COURSE_ROOT, grading
+from cnnviz import ASSIGNMENT, CHECKPOINT_NAME, COURSE_ROOT, nbrun, notebooks
+from cnnviz.notebooks import grade_id as grade_id_of
 
 SOURCE_DIR = COURSE_ROOT / "source" / ASSIGNMENT
 SOURCE_NB = SOURCE_DIR / f"{ASSIGNMENT}.ipynb"
@@ -53,7 +55,7 @@ def _execute(folder: Path) -> nbformat.NotebookNode:
     client = NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=False,
                             resources={"metadata": {"path": str(folder)}})
     try:
-        client.execute(env=grading.nbgrader_env())
+        client.execute(env=nbrun.nbgrader_env())
     except CellExecutionError as exc:
         pytest.fail(f"the source notebook stopped with an error in {folder}:\n{str(exc)[-3000:]}")
     return nb
@@ -64,14 +66,14 @@ def _errors(nb) -> list[str]:
     for index, cell in enumerate(nb.cells):
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error":
-                grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "?")
+                grade_id = grade_id_of(cell) or "?"
                 found.append(f"cell {index} ({grade_id}): {output.get('ename')}: {output.get('evalue')}")
     return found
 
 
 def _stdout(nb, grade_id: str) -> str:
     for cell in nb.cells:
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
+        if grade_id_of(cell) == grade_id:
             return "".join(o.get("text", "") for o in cell.get("outputs", [])
                            if o.get("output_type") == "stream" and o.get("name") == "stdout")
     raise AssertionError(f"no cell with grade_id {grade_id!r} in the executed notebook")
@@ -87,12 +89,12 @@ def _nbgrader_cells(nb):
 
 def _test_cells(nb):
     return [cell for cell in nb.cells
-            if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade")]
+            if cell.cell_type == "code" and is_grade(cell)]
 
 
 def _solution_cells(nb):
     return [cell for cell in nb.cells
-            if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution")]
+            if cell.cell_type == "code" and is_solution(cell)]
 
 
 def _hidden_split(source: str) -> tuple[str, str]:
@@ -199,7 +201,7 @@ def test_source_notebook_has_no_outputs_and_no_execution_counts():
 
 
 def test_twenty_graded_cells_share_100_points():
-    points = grading.grade_points(_source_nb())
+    points = notebooks.grade_points(_source_nb())
     assert len(points) == GRADED_CELLS, f"expected {GRADED_CELLS} graded cells, found {len(points)}: {list(points)}"
     assert sum(points.values()) == TOTAL_POINTS, \
         f"the graded cells' points sum to {sum(points.values())}, not {TOTAL_POINTS}: {points}"

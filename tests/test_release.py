@@ -18,7 +18,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from cnnviz import ASSIGNMENT, COURSE_ROOT, grading
+from cnnviz import ASSIGNMENT, COURSE_ROOT, nbrun, notebooks, pipeline
 
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 SOURCE_DIR = COURSE_ROOT / "source" / ASSIGNMENT
@@ -48,7 +48,7 @@ def _files(folder: Path) -> dict[str, Path]:
 def _solution_lines(source_nb) -> list[str]:
     """Each non-trivial line the instructor wrote between BEGIN and END SOLUTION."""
     lines = []
-    for cell in grading.answer_cells(source_nb).values():
+    for cell in notebooks.answer_cells(source_nb).values():
         inside = False
         for line in cell.source.splitlines():
             stripped = line.strip()
@@ -69,7 +69,7 @@ def _without_solution_markers(source: str) -> str:
 
 @pytest.mark.slow
 def test_release_is_exactly_what_generate_assignment_makes_from_source(tmp_path):
-    course = grading.scratch_course(tmp_path)
+    course = pipeline.scratch_course(tmp_path)
     made = _files(course / "release" / ASSIGNMENT)
     committed = _files(RELEASE_DIR)
 
@@ -110,8 +110,8 @@ def test_release_notebook_holds_none_of_the_instructors_solution_lines():
 
 
 def test_every_answer_cell_of_the_release_holds_the_stub():
-    source_ids = set(grading.answer_cells(_read(SOURCE_DIR / NOTEBOOK)))
-    cells = grading.answer_cells(_read(RELEASE_DIR / NOTEBOOK))
+    source_ids = set(notebooks.answer_cells(_read(SOURCE_DIR / NOTEBOOK)))
+    cells = notebooks.answer_cells(_read(RELEASE_DIR / NOTEBOOK))
     assert set(cells) == source_ids, \
         f"the release's answer cells {sorted(cells)} are not the source's {sorted(source_ids)}: {REGENERATE}"
     missing = [grade_id for grade_id, cell in cells.items() if STUB not in cell.source.splitlines()]
@@ -122,7 +122,7 @@ def test_every_answer_cell_of_the_release_holds_the_stub():
 
 def _validate(folder: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "nbgrader", "validate", *args, NOTEBOOK], cwd=folder,
-                          env=grading.nbgrader_env(), text=True, capture_output=True, timeout=900)
+                          env=nbrun.nbgrader_env(), text=True, capture_output=True, timeout=900)
 
 
 @pytest.mark.slow
@@ -172,7 +172,7 @@ def test_solutions_show_the_figures():
 def test_solutions_code_is_the_source_code_with_the_solution_markers_removed():
     # nbgrader 0.9.6's generate_solution (IncludeHeaderFooter, LockCells, ClearOutput,
     # ClearMarkScheme, Execute) keeps the cells' source; compare without the solution
-    # delimiters so that stripping them, as grading.solution_answers does, is fine too.
+    # delimiters so that stripping them, as notebooks.solution_answers does, is fine too.
     source = [c.source for c in _read(SOURCE_DIR / NOTEBOOK).cells]
     solutions = [c.source for c in _read(SOLUTIONS_DIR / NOTEBOOK).cells]
     assert len(solutions) == len(source), \

@@ -20,6 +20,7 @@ from nbgrader.utils import determine_grade
 from traitlets.config import Config
 
 from cnnviz import ASSIGNMENT, CHECKPOINT_NAME, COURSE_ROOT, CourseError, facts, lesson, reference, trusted
+from cnnviz.notebooks import grade_id as grade_id_of
 
 CHECKPOINT = COURSE_ROOT / "source" / ASSIGNMENT / CHECKPOINT_NAME
 HANGUL = re.compile("[\uac00-\ud7a3]")
@@ -74,7 +75,7 @@ def trusted_checks(nb, resources):
 
 
 def cell_of(nb, grade_id):
-    return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+    return next(c for c in nb.cells if grade_id_of(c) == grade_id)
 
 
 # --------------------------------------------------------------------------- stripping hidden tests

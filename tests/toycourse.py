@@ -2,15 +2,15 @@
 real assignment name, but a two-step notebook with no TensorFlow, so that the
 tests measure the fan-out and the gradebook, not the lesson."""
 
-import shutil
-import sqlite3
-
-import nbformat
 from nbformat.v4 import new_code_cell, new_notebook
 
-from cnnviz import ASSIGNMENT, COURSE_ROOT, grading
+from cnnviz import ASSIGNMENT, notebooks, pipeline, settings
 
-NOTEBOOK = f"{ASSIGNMENT}.ipynb"
+NOTEBOOK = settings.NOTEBOOK
+# The toy steps are plain asserts, not steps of cnnviz.lesson: grade them by their own
+# outputs (the jail still runs them), since these tests measure the fan-out, not the checks.
+WITHOUT_TRUSTED_CHECKS = ("\nc.Autograde.autograde_preprocessors = [p for p in c.Autograde.autograde_preprocessors\n"
+                          "    if p not in (PrepareJailRun, TrustedChecks)]\n")
 
 
 def _cell(source, **nbgrader):
@@ -37,35 +37,25 @@ def toy_source_notebook():
 
 def make_toy_course(tmp_path):
     """A course with the real nbgrader_config.py (less the lesson's trusted checks), a two-step
-    toy assignment, and its release."""
-    course = tmp_path / "course"
-    (course / "source" / ASSIGNMENT).mkdir(parents=True)
-    shutil.copy(COURSE_ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
-    with open(course / "nbgrader_config.py", "a", encoding="utf-8") as config:
-        # The toy steps are plain asserts, not steps of cnnviz.lesson: grade them by their own
-        # outputs (the jail still runs them), since these tests measure the fan-out, not the checks.
-        config.write("\nc.Autograde.autograde_preprocessors = [p for p in c.Autograde.autograde_preprocessors\n"
-                     "    if p not in (PrepareJailRun, TrustedChecks)]\n")
-    nbformat.write(toy_source_notebook(), course / "source" / ASSIGNMENT / NOTEBOOK)
-    grading.run_nbgrader("generate_assignment", ASSIGNMENT, "--force", root=course, quiet=True)
-    return course
+    toy assignment, and its release. Its gradebook is the configured one (NBGRADER_DB_URL, or
+    its own SQLite file), so that the same tests run against PostgreSQL."""
+    return pipeline.scratch_course(tmp_path, source_notebook=toy_source_notebook(),
+                                   extra_config=WITHOUT_TRUSTED_CHECKS, own_gradebook=False)
 
 
 def submit_answer(course, student, answer, answer_y="y = 2"):
-    release = grading.read_notebook(course / "release" / ASSIGNMENT / NOTEBOOK)
-    return grading.submit(course, student, grading.fill_release(release, {"answer": answer, "answer_y": answer_y}))
+    release = notebooks.read_notebook(course / "release" / ASSIGNMENT / NOTEBOOK)
+    return pipeline.submit(course, student, notebooks.fill_release(release, {"answer": answer, "answer_y": answer_y}))
 
 
 def gradebook_cells(course):
-    """Every graded cell's score, by (student, grade_id), read straight from the SQLite file."""
-    with sqlite3.connect(course / "gradebook.db") as db:
-        rows = db.execute(
-            "SELECT student.id, base_cell.name, grade.auto_score FROM grade "
-            "JOIN base_cell ON grade.cell_id = base_cell.id "
-            "JOIN submitted_notebook ON grade.notebook_id = submitted_notebook.id "
-            "JOIN submitted_assignment ON submitted_notebook.assignment_id = submitted_assignment.id "
-            "JOIN student ON submitted_assignment.student_id = student.id").fetchall()
-    return {(student, cell): score for student, cell, score in rows}
+    """Every graded cell's autograded score, by (student, grade_id), from nbgrader's gradebook."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(settings.db_url(course)) as gradebook:
+        return {(grade.student.id, grade.name): grade.auto_score
+                for submission in gradebook.assignment_submissions(ASSIGNMENT)
+                for notebook in submission.notebooks for grade in notebook.grades}
 
 
 def gradebook_rows(course):

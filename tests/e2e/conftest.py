@@ -25,7 +25,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from cnnviz import ASSIGNMENT, CHECKPOINT_NAME, grading
+from cnnviz import ASSIGNMENT, CHECKPOINT_NAME, catalogue, nbrun, notebooks, pipeline
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "e2e"
@@ -101,24 +101,24 @@ def course(tmp_path_factory) -> Course:
     shutil.copytree(REPO / "source", root / "source")
     shutil.copytree(REPO / "release", root / "release")
     # The gradebook (gradebook.db in the course root) must know the assignment for the formgrader.
-    grading.run_nbgrader("generate_assignment", ASSIGNMENT, "--force", root=root, quiet=True)
+    nbrun.run_nbgrader("generate_assignment", ASSIGNMENT, "--force", root=root, quiet=True)
     assert (root / "gradebook.db").is_file()
 
-    where = grading.paths(REPO)
-    release_nb = grading.read_notebook(where["release"])
-    source_nb = grading.read_notebook(where["source"])
-    entries = {entry.name: entry for entry in grading.load_catalogue()}
+    where = pipeline.paths(REPO)
+    release_nb = notebooks.read_notebook(where["release"])
+    source_nb = notebooks.read_notebook(where["source"])
+    entries = catalogue.by_name()
     solution = entries["solution"]
     _student_copy(root, SOLVED, solution.notebook(release_nb, source_nb))
-    mistake = grading.Submission(name="hist-axes", kind="wrong",
+    mistake = catalogue.Submission(name="hist-axes", kind="wrong",
                                  mistake="hist_fig holds the Axes, not the Figure",
                                  answers={"hist": HIST_AXES_ANSWER}, loses=["test_hist"])
     _student_copy(root, MISTAKE, mistake.notebook(release_nb, source_nb))
     # One submission for the formgrader to autograde (as the instructor does from `make lab`).
-    grading.submit(root, FORMGRADER_STUDENT, solution.notebook(release_nb, source_nb))
-    grading.run_nbgrader("db", "student", "add", FORMGRADER_STUDENT, root=root, quiet=True)
+    pipeline.submit(root, FORMGRADER_STUDENT, solution.notebook(release_nb, source_nb))
+    nbrun.run_nbgrader("db", "student", "add", FORMGRADER_STUDENT, root=root, quiet=True)
     return Course(root=root, solved=SOLVED, mistake=MISTAKE,
-                  max_score=sum(grading.grade_points(source_nb).values()),
+                  max_score=sum(notebooks.grade_points(source_nb).values()),
                   formgrader_student=FORMGRADER_STUDENT)
 
 
@@ -139,7 +139,7 @@ class LabServer:
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = home / "jupyter-lab.log"
         # Started exactly as `make lab` starts it (Makefile -> cnnviz/lab.py), from the
-        # Makefile's own environment (MPLBACKEND=Agg exported), not through grading.nbgrader_env().
+        # Makefile's own environment (MPLBACKEND=Agg exported), not through nbrun.nbgrader_env().
         env = dict(os.environ)
         # A fresh user: no saved workspace, settings or config of whoever runs the tests.
         env["JUPYTER_CONFIG_DIR"] = str(home / "config")

@@ -29,8 +29,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from nbgrader.utils import is_solution
 
-from cnnviz import ASSIGNMENT, grading, hub
+from cnnviz import ASSIGNMENT, catalogue, hub, notebooks, pipeline
+from cnnviz.notebooks import grade_id as grade_id_of
 
 pytestmark = [pytest.mark.slow, pytest.mark.hub]
 
@@ -68,9 +70,9 @@ PANEL = "#jp-main-dock-panel .jp-NotebookPanel:not(.lm-mod-hidden)"
 
 def _answers() -> dict[str, dict[str, str]]:
     """Each student's answer cells: student1 the solution, student2 the solution with two mistakes."""
-    source = grading.read_notebook(grading.paths()["source"])
-    solution = grading.solution_answers(source)
-    entries = {entry.name: entry for entry in grading.load_catalogue()}
+    source = notebooks.read_notebook(pipeline.paths()["source"])
+    solution = notebooks.solution_answers(source)
+    entries = catalogue.by_name()
     wrong = dict(solution)
     for name in MISTAKES:
         wrong.update(entries[name].answers)
@@ -78,9 +80,9 @@ def _answers() -> dict[str, dict[str, str]]:
 
 
 def _expected_totals() -> dict[str, float]:
-    source = grading.read_notebook(grading.paths()["source"])
-    points = grading.grade_points(source)
-    entries = {entry.name: entry for entry in grading.load_catalogue()}
+    source = notebooks.read_notebook(pipeline.paths()["source"])
+    points = notebooks.grade_points(source)
+    entries = catalogue.by_name()
     lost = {grade_id for name in MISTAKES for grade_id in entries[name].loses}
     return {"student1": sum(points.values()), "student2": sum(p for g, p in points.items() if g not in lost)}
 
@@ -208,8 +210,8 @@ def _fill_answers(page, panel, nb, answers: dict[str, str]) -> None:
     page.wait_for_function("([p, n]) => p.querySelectorAll('.jp-Notebook .jp-Cell').length === n",
                            arg=[panel.element_handle(), len(nb.cells)])  # every cell rendered
     for index, cell in enumerate(nb.cells):
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if not (cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution")):
+        grade_id = grade_id_of(cell)
+        if not (cell.cell_type == "code" and is_solution(cell)):
             continue
         editor = cells.nth(index).locator(".cm-content")
         editor.scroll_into_view_if_needed()
@@ -221,8 +223,8 @@ def _fill_answers(page, panel, nb, answers: dict[str, str]) -> None:
     typed = panel.evaluate("""p => [...p.querySelectorAll('.jp-Notebook .jp-Cell')].map(
         c => { const e = c.querySelector('.cm-content'); return e ? e.cmView.view.state.doc.toString() : null; })""")
     for index, cell in enumerate(nb.cells):
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution"):
+        grade_id = grade_id_of(cell)
+        if cell.cell_type == "code" and is_solution(cell):
             assert typed[index] == answers[grade_id].strip("\n"), f"cell {grade_id} holds {typed[index]!r}"
 
 
@@ -367,11 +369,11 @@ def test_student_fetches_and_reads_feedback(the_hub, pages, student):
     assert images.count() >= MIN_FIGURES, f"{images.count()} figures in {student}'s feedback"
     # The grader's own messages for the cells this student lost, word for word.
     autograded = hub.instructor_course() / "autograded" / student / ASSIGNMENT / NOTEBOOK
-    messages = grading.failure_messages(grading.read_notebook(autograded))
+    messages = notebooks.failure_messages(notebooks.read_notebook(autograded))
     if student == "student1":
         assert not messages, messages
     else:
-        lost = {g for name in MISTAKES for g in {e.name: e for e in grading.load_catalogue()}[name].loses}
+        lost = {g for name in MISTAKES for g in catalogue.by_name()[name].loses}
         assert set(messages) == lost, (sorted(messages), sorted(lost))
         flat = " ".join(text.split())
         for grade_id, message in messages.items():
@@ -379,7 +381,7 @@ def test_student_fetches_and_reads_feedback(the_hub, pages, student):
             assert words in flat, f"{grade_id}: message {words!r} not in the feedback"
     from cnnviz import lesson
 
-    titles = [lesson.STEPS[g].title_en for g in grading.grade_points(grading.read_notebook(autograded))]
+    titles = [lesson.STEPS[g].title_en for g in notebooks.grade_points(notebooks.read_notebook(autograded))]
     assert any(title in text for title in titles), "no step names in the feedback"
     (ARTIFACTS / f"{student}-feedback.json").write_text(json.dumps({"score": total, "messages": messages},
                                                                    ensure_ascii=False, indent=2))
