@@ -126,6 +126,20 @@ def test_every_cell_the_catalogue_names_exists_in_the_notebook(notebooks, points
     assert unknown == []
 
 
+def test_every_catalogue_answer_is_python_that_parses():
+    """An answer that does not parse would lose its points for a typo in the catalogue, not for its mistake."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    broken = []
+    for entry in CATALOGUE:
+        for grade_id, source in entry.answers.items():
+            try:
+                ast.parse(TransformerManager().transform_cell(source))
+            except SyntaxError as exc:
+                broken.append(f"{entry.name}: {grade_id}: {exc.msg} (line {exc.lineno})")
+    assert broken == []
+
+
 def test_right_submissions_lose_nothing_and_wrong_ones_lose_something():
     assert [entry.name for entry in RIGHT if entry.loses] == []
     assert [entry.name for entry in WRONG if not entry.loses] == []

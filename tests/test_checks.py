@@ -223,6 +223,26 @@ def test_require_says_the_value_may_be_stored_under_another_name():
     assert "정확히 이 이름으로" in message
 
 
+@pytest.mark.parametrize("value, shape", [
+    (np.arange(6.0).reshape(2, 3), (2, 3)), (0.5, (1,)), ([1, 2, 3], (3,)), (np.zeros(0), (0,)),
+])
+def test_numbers_returns_the_array_a_value_holds_whatever_its_size(value, shape):
+    array = checks.numbers(facts.value_facts(value), "conv_weights")
+    assert array.shape == shape
+    assert np.array_equal(array.ravel(), np.asarray(value, dtype=float).ravel())
+
+
+@pytest.mark.parametrize("value, match", [
+    ("weights", "conv_weights holds str, not numbers"),
+    (None, "conv_weights holds NoneType, not numbers"),
+    (Missing(), "conv_weights holds nothing, not numbers"),
+    (Figure(), "conv_weights holds Figure, not numbers"),
+])
+def test_numbers_of_anything_else_fails_naming_what_it_holds(value, match):
+    found = value if isinstance(value, (Missing, Figure)) else facts.value_facts(value)
+    fails(checks.numbers, found, "conv_weights", match=match)
+
+
 @pytest.mark.parametrize("value", [0.25, np.float32(0.25), np.array(0.25), np.array([0.25]), [0.25]])
 def test_number_accepts_python_numpy_and_one_element_arrays(value):
     assert checks.number(facts.value_facts(value), "conv_mean") == pytest.approx(0.25)

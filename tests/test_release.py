@@ -17,8 +17,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from nbgrader.utils import is_grade
 
 from cnnviz import ASSIGNMENT, COURSE_ROOT, nbrun, notebooks, pipeline
+from cnnviz.notebooks import grade_id as grade_id_of
 
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 SOURCE_DIR = COURSE_ROOT / "source" / ASSIGNMENT
@@ -84,6 +86,45 @@ def test_release_is_exactly_what_generate_assignment_makes_from_source(tmp_path)
         else:
             assert committed[name].read_bytes() == path.read_bytes(), \
                 f"release/{ASSIGNMENT}/{name} differs from source/: {REGENERATE}"
+
+
+def _without_hidden_tests(source: str) -> list[str]:
+    """A test cell's non-blank lines as ClearHiddenTests leaves them: the hidden block cut out."""
+    kept, hidden = [], False
+    for line in source.splitlines():
+        if line.strip() in HIDDEN_MARKERS:
+            hidden = line.strip() == HIDDEN_MARKERS[0]
+            continue
+        if not hidden and line.strip():
+            kept.append(line)
+    return kept
+
+
+def test_release_matches_source_without_running_nbgrader():
+    """Release drift, fast: the committed release is the source, cell for cell, with the answers
+    stubbed and the hidden tests cut; every other file is the source's (the slow test above
+    compares with a fresh generate_assignment byte for byte)."""
+    source_nb, release_nb = _read(SOURCE_DIR / NOTEBOOK), _read(RELEASE_DIR / NOTEBOOK)
+    ids = [(cell.cell_type, grade_id_of(cell)) for cell in source_nb.cells]
+    assert [(cell.cell_type, grade_id_of(cell)) for cell in release_nb.cells] == ids, \
+        f"release/ has other cells than source/: {REGENERATE}"
+    answers = notebooks.answer_cells(source_nb)
+    drift = []
+    for source, release in zip(source_nb.cells, release_nb.cells):
+        if grade_id_of(source) in answers:
+            same = STUB in release.source and not set(_solution_lines(source_nb)) & set(release.source.splitlines())
+        elif is_grade(source):
+            same = _without_hidden_tests(source.source) == _without_hidden_tests(release.source)
+        else:
+            same = source.source == release.source
+        if not same:
+            drift.append(grade_id_of(source) or source.source.splitlines()[0][:40] if source.source else "?")
+    assert drift == [], f"release/ differs from source/ in the cells {drift}: {REGENERATE}"
+    files = {name for name in _files(SOURCE_DIR) if not name.endswith(".ipynb")}
+    assert files == {name for name in _files(RELEASE_DIR) if not name.endswith(".ipynb")}
+    for name in files:
+        assert (SOURCE_DIR / name).read_bytes() == (RELEASE_DIR / name).read_bytes(), \
+            f"release/{ASSIGNMENT}/{name} differs from source/: {REGENERATE}"
 
 
 def test_release_notebook_holds_no_solution_no_hidden_test_and_no_reference():

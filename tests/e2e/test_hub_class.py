@@ -33,6 +33,7 @@ from nbgrader.utils import is_solution
 
 from cnnviz import ASSIGNMENT, catalogue, hub, notebooks, pipeline
 from cnnviz.notebooks import grade_id as grade_id_of
+from labpage import READ_NOTEBOOK, RUN_FINISHED
 
 pytestmark = [pytest.mark.slow, pytest.mark.hub]
 
@@ -47,22 +48,6 @@ NOISE = re.compile(r"oneDNN|absl::|cuda|cuInit", re.IGNORECASE)
 # student2's two mistakes, from the catalogue of graded submissions.
 MISTAKES = ("no-vmin-vmax", "kernel-shape-from-kernel-size")
 
-READ_OUTPUTS = """panel => ({
-  prompts: [...panel.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map(e => e.textContent.trim()),
-  outputs: [...panel.querySelectorAll('.jp-OutputArea-output')].map(e => ({
-    mime: e.dataset.mimeType || '', text: e.textContent,
-    images: [...e.querySelectorAll('img')].map(img => (img.getAttribute('src') || '').slice(0, 22)),
-  })),
-})"""
-RUN_FINISHED = """panel => {
-  const ind = panel.querySelector('.jp-Notebook-ExecutionIndicator');
-  const prompts = [...panel.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map(e => e.textContent.trim());
-  const stderr = [...panel.querySelectorAll(
-      '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')].map(e => e.textContent);
-  const counted = prompts.length > 0 && prompts.every(t => /^\\[\\d+\\]:$/.test(t));
-  const failed = stderr.some(t => /Traceback|Error/.test(t));
-  return !!ind && ind.dataset.status === 'idle' && !prompts.includes('[*]:') && (counted || failed);
-}"""
 PANEL = "#jp-main-dock-panel .jp-NotebookPanel:not(.lm-mod-hidden)"
 
 
@@ -258,7 +243,7 @@ def test_student_fetches_completes_validates_and_submits(the_hub, pages, student
     # (Run → Run Selected Cell and All Below) so that every figure is drawn.
     code_cells = panel.locator(".jp-Notebook .jp-CodeCell")
     for _ in range(code_cells.count()):
-        prompts = panel.evaluate(READ_OUTPUTS)["prompts"]
+        prompts = panel.evaluate(READ_NOTEBOOK)["prompts"]
         if "[ ]:" not in prompts:
             break
         prompt = code_cells.nth(prompts.index("[ ]:")).locator(".jp-InputPrompt")
@@ -266,7 +251,7 @@ def test_student_fetches_completes_validates_and_submits(the_hub, pages, student
         menu(page, "Run", "notebook:run-all-below")
         page.wait_for_function("e => e.textContent.trim() !== '[ ]:'", arg=prompt.element_handle())
         page.wait_for_function(RUN_FINISHED, arg=panel.element_handle(), timeout=RUN_TIMEOUT)
-    result = panel.evaluate(READ_OUTPUTS)
+    result = panel.evaluate(READ_NOTEBOOK)
     assert "[ ]:" not in result["prompts"], f"{student}'s cells did not all run: {result['prompts']}"
     panel.locator(".jp-OutputArea-output img").last.scroll_into_view_if_needed()
     shot(page, f"05-{student}-run-all")
@@ -324,7 +309,8 @@ def test_instructor_collects_and_autogrades_from_the_formgrader(the_hub, pages):
 def test_instructor_releases_feedback_and_exports_grades_from_a_terminal(the_hub, pages):
     """nbgrader's own commands in a JupyterLab terminal of the instructor's server (the course folder)."""
     page = pages("instructor")
-    page.goto(f"{the_hub['url']}/user/instructor/lab/workspaces/export")
+    # ?reset: a workspace without the tabs an earlier run left open (restored terminals take the focus).
+    page.goto(f"{the_hub['url']}/user/instructor/lab/workspaces/export?reset")
     page.locator("#jp-menu-panel .lm-MenuBar-itemLabel", has_text="File").wait_for()
     grades = hub.instructor_course() / "grades.csv"
     page.locator("#jp-menu-panel .lm-MenuBar-itemLabel", has_text=re.compile("^File$")).click()
@@ -335,13 +321,15 @@ def test_instructor_releases_feedback_and_exports_grades_from_a_terminal(the_hub
     # bash is ready for keys once its first prompt has set the tab's title to user@host: folder.
     page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel",
                  has_text="instructor@").wait_for(timeout=SPAWN_TIMEOUT)
+    assert page.locator(".jp-Terminal").count() == 1, "other terminals are open: the keys may go to one of them"
+    terminal.click()
     page.keyboard.type(f"cd ~/{hub.COURSE_DIR_NAME} && nbgrader generate_feedback {ASSIGNMENT}"
                        f" && nbgrader release_feedback {ASSIGNMENT} && nbgrader export --to grades.csv\n")
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and not (grades.is_file() and grades.stat().st_size > 0):
         page.wait_for_timeout(500)  # polls the real condition: the file nbgrader writes
     shot(page, "13-instructor-export")
-    assert grades.is_file(), "no grades.csv; the terminal shows:\n" + terminal.inner_text()[-2000:]
+    assert grades.is_file(), f"no grades.csv: what the terminal shows is in {ARTIFACTS / '13-instructor-export.png'}"
     rows = {row["student_id"]: float(row["score"]) for row in csv.DictReader(grades.open())}
     assert rows == _expected_totals(), rows
 
