@@ -185,7 +185,7 @@ def _source_notebooks(root: Path, assignment: str) -> dict[str, dict]:
 
 def _try_release(root: Path, assignment: str) -> None:
     """Generate the new release in a scratch course: a source nbgrader rejects changes nothing."""
-    from .grading import run_nbgrader
+    from .nbrun import run_nbgrader
 
     with tempfile.TemporaryDirectory(prefix="cnnviz-update-") as scratch:
         scratch = Path(scratch)
@@ -204,11 +204,12 @@ def update_assignment(root: Path, assignment: str = ASSIGNMENT, workers: int | N
     """Apply the edits in ``source/`` to a course with submissions; return the one-line summary."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    from . import classgrade, grading
+    from . import classgrade, settings
+    from .nbrun import run_nbgrader
 
     root = Path(root).resolve()
     sources = _source_notebooks(root, assignment)
-    url = grading.db_url(root)
+    url = settings.db_url(root)
     with Gradebook(url) as gradebook:
         try:
             record = gradebook.find_assignment(assignment)
@@ -238,9 +239,9 @@ def update_assignment(root: Path, assignment: str = ASSIGNMENT, workers: int | N
         with Gradebook(url) as gradebook:
             for student in graded:
                 gradebook.remove_submission(assignment, student)
-    grading.run_nbgrader("generate_assignment", assignment, "--force", root=root, quiet=True)
+    run_nbgrader("generate_assignment", assignment, "--force", root=root, quiet=True)
     if solutions:
-        grading.run_nbgrader("generate_solution", assignment, "--force", root=root, quiet=True)
+        run_nbgrader("generate_solution", assignment, "--force", root=root, quiet=True)
 
     students = classgrade.submitted_students(root) if (root / "submitted").is_dir() else []
     regraded, failed = [], []

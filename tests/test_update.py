@@ -4,7 +4,7 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from cnnviz import ASSIGNMENT, CourseError, classgrade, grading, update
+from cnnviz import ASSIGNMENT, CourseError, classgrade, settings, update
 from cnnviz.update import Change, compare
 
 
@@ -61,7 +61,7 @@ def graded_cell(grade_id, source, points):
 
 
 def scores(course):
-    with Gradebook(grading.db_url(course)) as gradebook:
+    with Gradebook(settings.db_url(course)) as gradebook:
         return {(grade.student.id, grade.name): (grade.score, grade.max_score)
                 for submission in gradebook.find_assignment(ASSIGNMENT).submissions
                 for notebook in submission.notebooks for grade in notebook.grades}
@@ -74,7 +74,7 @@ def test_a_test_added_mid_course_regrades_everyone_and_keeps_manual_grades(toy_c
     submit_answer(toy_course, "kim", "x = 1")
     submit_answer(toy_course, "lee", "x = 5")
     classgrade.autograde_class(toy_course, workers=2)
-    with Gradebook(grading.db_url(toy_course)) as gradebook:
+    with Gradebook(settings.db_url(toy_course)) as gradebook:
         grade = gradebook.find_grade("test_x", f"{ASSIGNMENT}", ASSIGNMENT, "lee")
         grade.manual_score = 0.5
         gradebook.find_comment("answer", ASSIGNMENT, ASSIGNMENT, "lee").manual_comment = "close"
@@ -93,7 +93,7 @@ def test_a_test_added_mid_course_regrades_everyone_and_keeps_manual_grades(toy_c
     assert after[("kim", "test_xy")] == (2.0, 2.0) and after[("kim", "test_y")] == (3.0, 3.0)
     assert after[("lee", "test_xy")] == (0.0, 2.0), "lee's x + y is not 3: the new test must fail"
     assert after[("lee", "test_x")] == (0.5, 1.0), "the manual grade must survive the update"
-    with Gradebook(grading.db_url(toy_course)) as gradebook:
+    with Gradebook(settings.db_url(toy_course)) as gradebook:
         assert gradebook.find_comment("answer", ASSIGNMENT, ASSIGNMENT, "lee").manual_comment == "close"
     release = nbformat.read(toy_course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
     assert any(c.metadata.get("nbgrader", {}).get("grade_id") == "test_xy" for c in release.cells)
