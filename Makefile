@@ -21,7 +21,8 @@ $(STAMP): pyproject.toml
 	@echo "==> creating $(VENV) and installing the pinned packages (first run only; a few minutes)"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --progress-bar on --upgrade pip
-	$(PY) -m pip install --progress-bar on -e '.[test]'
+	@# The hub extra (JupyterHub, pinned) too: `make hub` and CI's `make test-hub` then install nothing.
+	$(PY) -m pip install --progress-bar on -e '.[test,hub]'
 	@# TensorFlow's C++ start-up lines (absl, oneDNN, CUDA probing) bypass Python and its
 	@# log levels; without this ipykernel copies them into every notebook's outputs.
 	@mkdir -p $(VENV)/etc/ipython
@@ -96,10 +97,14 @@ hub-stop: $(STAMP)
 student-package: $(STAMP)
 	$(PY) -m cnnviz student-package
 
-# The whole class loop in the browser on a real hub (instructor, student1, student2).
+# The whole class loop in the browser on a real hub (instructor, student1, student2); the hub is
+# stopped afterwards, pass or fail (screenshots and its log stay in test-artifacts/hub/).
+# ~8 min on a busy 2-core machine: `make hub` ~1 min (the users' environment built), the test ~7 min;
+# a first run adds the npm install of the proxy (~10 s) and, in a venv made before the hub extra
+# was installed by `make install`, the pip install of JupyterHub.
 test-hub: hub
 	@echo "==> the class loop on the hub in headless Chromium"
-	$(PY) -m pytest -m hub -p no:cacheprovider
+	@$(PY) -m pytest -m hub -p no:cacheprovider; status=$$?; $(PY) -m cnnviz hub stop; exit $$status
 
 test-all: data
 	$(PY) -m pytest

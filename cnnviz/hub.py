@@ -44,6 +44,7 @@ import pwd
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -86,6 +87,12 @@ def port() -> int:
 
 def url() -> str:
     return f"http://127.0.0.1:{port()}"
+
+
+def ports() -> dict[str, int]:
+    """The three ports a hub listens on, all derived from ``port()`` (8000, 8001, 8081 by default), so that
+    a second hub on another ``CNNVIZ_HUB_PORT`` (another checkout, a CI job) collides with none of them."""
+    return {"public": port(), "proxy API": port() + 1, "hub": port() + 81}
 
 
 def students() -> list[str]:
@@ -406,10 +413,29 @@ def _log_tail(lines: int = 15) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
+def _taken(number: int) -> bool:
+    """Whether something listens on 127.0.0.1:``number``."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(2)
+        return probe.connect_ex(("127.0.0.1", number)) == 0
+
+
 def start_hub() -> bool:
     """Start JupyterHub in the background unless it runs; wait until it answers. True if started now."""
-    if _pid() and _answers():
+    own = _pid()
+    if own and _answers():
         return False
+    # Something else listens there: another checkout's hub (its own state, proxy and users' servers)
+    # or another program. Its answers must not pass for this hub's.
+    taken = [f"{number} ({name})" for name, number in ports().items() if _taken(number)]
+    if taken:
+        where = f"127.0.0.1:{', '.join(taken)} in use"
+        if own:
+            raise CourseError(f"{where}, and this checkout's hub (pid {own}) does not answer {url()}: "
+                              "`make hub-stop`, then `make hub` again")
+        raise CourseError(f"{where}, not by this checkout's hub ({PID_FILE}): stop the other hub "
+                          "(`make hub-stop` in its checkout), or start this one on other ports "
+                          "(CNNVIZ_HUB_PORT=8100 make hub)")
     log = open(LOG_FILE, "a")
     process = subprocess.Popen([sys.executable, "-m", "jupyterhub", "-f", str(CONFIG_FILE)], cwd=STATE,
                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -420,7 +446,7 @@ def start_hub() -> bool:
         if process.poll() is not None:
             raise CourseError(f"JupyterHub exited with status {process.returncode}; its log ({LOG_FILE}) ends:\n"
                               f"{_log_tail()}")
-        if _answers():
+        if _answers() and process.poll() is None:
             return True
         time.sleep(0.5)
     raise CourseError(f"JupyterHub did not answer {url()} within {START_TIMEOUT} s; see {LOG_FILE}")
@@ -508,6 +534,8 @@ def configure(c) -> None:
     c.JupyterHub.ip = "127.0.0.1"
     c.JupyterHub.port = port()
     c.JupyterHub.hub_ip = "127.0.0.1"
+    c.JupyterHub.hub_port = ports()["hub"]
+    c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{ports()['proxy API']}"
     c.JupyterHub.db_url = f"sqlite:///{STATE / 'jupyterhub.sqlite'}"
     c.JupyterHub.cookie_secret_file = str(STATE / "jupyterhub_cookie_secret")
     c.JupyterHub.cleanup_servers = True  # `make hub-stop` stops every user's server too

@@ -20,12 +20,29 @@ def test_the_hub_listens_on_loopback_only_with_pam_and_the_course_accounts(monke
     c = Config()
     hub.configure(c)
     assert c.JupyterHub.ip == "127.0.0.1" and c.JupyterHub.hub_ip == "127.0.0.1" and c.JupyterHub.port == 8123
+    # The hub's own and the proxy's API port follow CNNVIZ_HUB_PORT: a second hub collides with nothing.
+    assert c.JupyterHub.hub_port == 8204 and c.ConfigurableHTTPProxy.api_url == "http://127.0.0.1:8124"
     assert c.JupyterHub.authenticator_class == "pam"
     assert c.Authenticator.allowed_users == {"instructor", "student1", "student2", "student3"}
     # Users' servers run the users' environment, never the course venv, and inherit nothing of root's.
     assert c.Spawner.cmd[0] == str(hub.ENV / "bin" / "python")
     assert c.Spawner.env_keep == []
     assert str(hub.STATE) in c.JupyterHub.db_url
+
+
+def test_a_port_taken_by_another_hub_is_refused_not_taken_for_this_one(tmp_path, monkeypatch):
+    """Another checkout's hub on the same ports answers /hub/api/ too: `make hub` must not report it as started."""
+    import socket
+
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        monkeypatch.setenv("CNNVIZ_HUB_PORT", str(other.getsockname()[1]))
+        monkeypatch.setattr(hub, "PID_FILE", tmp_path / "jupyterhub.pid")
+        monkeypatch.setattr(hub, "LOG_FILE", tmp_path / "jupyterhub.log")
+        with pytest.raises(CourseError, match=r"in use, not by this checkout's hub"):
+            hub.start_hub()
+    assert not (tmp_path / "jupyterhub.pid").exists()  # nothing started
 
 
 @pytest.mark.parametrize("count", ["0", "x", "501"])

@@ -82,6 +82,9 @@ def _reset_class() -> None:
         (course / name).unlink(missing_ok=True)
     for student in hub.students():
         shutil.rmtree(Path("/home") / student / ASSIGNMENT, ignore_errors=True)
+        # nbgrader's copy of each submission, which the Assignments tab lists as submitted.
+        shutil.rmtree(Path("/home") / student / ".local/share/jupyter/nbgrader_cache" / hub.COURSE_ID,
+                      ignore_errors=True)
     hub.as_user(hub.INSTRUCTOR, str(hub.ENV / "bin" / "python"), "-m", "nbgrader", "generate_assignment",
                 ASSIGNMENT, "--force", cwd=course)
 
@@ -282,7 +285,8 @@ def test_student_fetches_completes_validates_and_submits(the_hub, pages, student
     tab.locator("#submitted_assignments_list .list_item:not(.nested_list_item)", has_text=ASSIGNMENT).first.wait_for()
     shot(page, f"07-{student}-submitted")
     inbound = hub.EXCHANGE / hub.COURSE_ID / "inbound"
-    assert any(p.name.startswith(f"{student}+{ASSIGNMENT}+") for p in inbound.iterdir())
+    assert any(p.name.startswith(f"{student}+{ASSIGNMENT}+") for p in inbound.iterdir()), \
+        f"the Assignments tab lists {student}'s submission, the exchange's inbound has none"
 
 
 # --------------------------------------------------------------------------- 3. grading
