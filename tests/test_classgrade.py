@@ -66,30 +66,6 @@ def test_an_unreachable_scheduler_is_one_clear_error(toy_course):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("content", [b"", b"{ this is not json", b'{"cells": 3}'],
-                         ids=["empty-file", "not-json", "not-a-notebook"])
-def test_a_broken_notebook_fails_alone_with_one_line(toy_course, content):
-    submit_answer(toy_course, "good", "x = 1")
-    classgrade.autograde_class(toy_course, workers=1)
-    before = gradebook_rows(toy_course)
-    bad = toy_course / "submitted" / "bad" / ASSIGNMENT
-    bad.mkdir(parents=True)
-    (bad / NOTEBOOK).write_bytes(content)
-    submit_answer(toy_course, "late", "x = 1")
-
-    outcomes = {o.student: o for o in classgrade.autograde_class(toy_course, workers=2)}
-
-    assert outcomes["good"].ok and outcomes["late"].ok, "the rest of the class must still be graded"
-    assert not outcomes["bad"].ok
-    message = outcomes["bad"].message
-    assert "\n" not in message and message, f"expected one line for the broken notebook, got {message!r}"
-    assert NOTEBOOK in message, f"the line should name the notebook: {message!r}"
-    after = gradebook_rows(toy_course)
-    assert {k: after[k] for k in before} == before, "other students' rows changed"
-    assert after["late"] == 1.0
-
-
-@pytest.mark.slow
 def test_the_cli_prints_a_summary_line_and_exits_1_when_a_student_is_not_graded(toy_course):
     submit_answer(toy_course, "a", "x = 1")
     command = [sys.executable, "-m", "cnnviz", "autograde", "--workers", "1", "--course-dir", str(toy_course)]
@@ -143,35 +119,71 @@ def test_every_attempt_holds_the_students_lock_and_is_journaled(toy_course):
         assert record["ok"] and record["ended"] >= record["started"] and record["nbgrader_pid"], record
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("answer, graded", [
-    ("while True:\n    pass", True),
-    ("import sys\nsys.exit()", True),
-    ("x = bytearray(40 * 2**30)", True),
-    ("chunks = []\nwhile True:\n    chunks.append(bytearray(2**26))", True),
-    ("import os\nos._exit(1)", False),
-    ("import ctypes\nctypes.string_at(0)", False),
+# --------------------------------------------------------------------------- bad submissions
+
+# Each bad submission is a student of one class, graded in one run with two workers beside two
+# honest students: one graded before (whose rows must not change) and one graded with them.
+BROKEN_FILES = {"empty-file": b"", "not-json": b"{ this is not json", "not-a-notebook": b'{"cells": 3}'}
+RUNAWAY_CELLS = {  # answer -> graded (True), not graded (False), either (None)
+    "endless-loop": ("while True:\n    pass", True),
+    "sys-exit": ("import sys\nsys.exit()", True),
+    "huge-allocation": ("x = bytearray(40 * 2**30)", True),
+    "memory-bomb": ("chunks = []\nwhile True:\n    chunks.append(bytearray(2**26))", True),
+    "os-exit": ("import os\nos._exit(1)", False),
+    "kernel-crash": ("import ctypes\nctypes.string_at(0)", False),
     # 300 MB of output: graded with the output cut, or given up on if it takes longer
     # than the cell timeout to arrive; either way the class goes on.
-    ("print('x' * 300_000_000)", None),
-], ids=["endless-loop", "sys-exit", "huge-allocation", "memory-bomb", "os-exit", "kernel-crash", "huge-output"])
-def test_a_runaway_cell_never_stops_the_class(toy_course, answer, graded):
-    # A short per-cell timeout keeps this test quick; the course's own is in nbgrader_config.py.
-    with open(toy_course / "nbgrader_config.py", "a") as config:
+    "huge-output": ("print('x' * 300_000_000)", None),
+}
+
+
+@pytest.fixture(scope="module")
+def bad_class(tmp_path_factory):
+    """The toy class with every bad submission: (outcomes by student, cells before, cells after)."""
+    from toycourse import make_toy_course
+
+    course = make_toy_course(tmp_path_factory.mktemp("bad-class"))
+    # A short per-cell timeout keeps this quick; the course's own is in nbgrader_config.py.
+    with open(course / "nbgrader_config.py", "a") as config:
         config.write("\nc.Execute.timeout = 5\n")
-    submit_answer(toy_course, "early", "x = 1")
-    classgrade.autograde_class(toy_course, workers=1)
-    before = gradebook_cells(toy_course)
-    submit_answer(toy_course, "runaway", answer)
-    submit_answer(toy_course, "late", "x = 1")
+    submit_answer(course, "early", "x = 1")
+    classgrade.autograde_class(course, workers=1)
+    before = gradebook_cells(course)
+    for name, content in BROKEN_FILES.items():
+        folder = course / "submitted" / name / ASSIGNMENT
+        folder.mkdir(parents=True)
+        (folder / NOTEBOOK).write_bytes(content)
+    for name, (answer, _) in RUNAWAY_CELLS.items():
+        submit_answer(course, name, answer)
+    submit_answer(course, "late", "x = 1")
+    outcomes = {o.student: o for o in classgrade.autograde_class(course, workers=2)}
+    return outcomes, before, gradebook_cells(course)
 
-    outcomes = {o.student: o for o in classgrade.autograde_class(toy_course, workers=2)}
 
+@pytest.mark.slow
+def test_bad_submissions_never_stop_the_class(bad_class):
+    outcomes, before, cells = bad_class
     assert outcomes["late"].ok and outcomes["early"].ok, "the rest of the class must be graded"
-    cells = gradebook_cells(toy_course)
     assert {k: cells[k] for k in before} == before, "other students' rows changed"
     assert cells[("late", "test_x")] == 1.0 and cells[("late", "test_y")] == 1.0
-    runaway = outcomes["runaway"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("student", list(BROKEN_FILES))
+def test_a_broken_notebook_fails_alone_with_one_line(bad_class, student):
+    outcomes, _, cells = bad_class
+    assert not outcomes[student].ok
+    message = outcomes[student].message
+    assert "\n" not in message and message, f"expected one line for the broken notebook, got {message!r}"
+    assert NOTEBOOK in message, f"the line should name the notebook: {message!r}"
+    assert not [score for (who, _), score in cells.items() if who == student and score]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("student", list(RUNAWAY_CELLS))
+def test_a_runaway_cell_costs_only_its_own_step_or_is_not_graded_in_one_line(bad_class, student):
+    outcomes, _, cells = bad_class
+    runaway, graded = outcomes[student], RUNAWAY_CELLS[student][1]
     if graded is None:
         # 300 MB of output: either outcome is right (it depends on how fast they arrive), but
         # each must be the whole story: graded with the output cut, or not graded because
@@ -181,13 +193,13 @@ def test_a_runaway_cell_never_stops_the_class(toy_course, answer, graded):
             assert "Execute.timeout" in runaway.message, f"not graded for another reason: {runaway.message}"
     if graded:
         assert runaway.ok, runaway.message
-        assert cells[("runaway", "test_x")] == 0.0, "the runaway step must lose its points"
-        assert cells[("runaway", "test_y")] == 1.0, "the other steps of the notebook must still be graded"
+        assert cells[(student, "test_x")] == 0.0, "the runaway step must lose its points"
+        assert cells[(student, "test_y")] == 1.0, "the other steps of the notebook must still be graded"
     else:
         assert not runaway.ok
         message = runaway.message
         assert message and "\n" not in message and "not graded" in message, message
-        earned = [score for (student, _), score in cells.items() if student == "runaway" and score]
+        earned = [score for (who, _), score in cells.items() if who == student and score]
         assert not earned, f"a submission nbgrader could not grade must earn nothing, found {earned}"
 
 
