@@ -72,7 +72,7 @@ test: data
 
 test-slow: data
 	@echo "==> slow end-to-end tests"
-	$(PY) -m pytest -m "slow and not hub"
+	$(PY) -m pytest -m "slow and not hub" --durations=30
 
 # The hostile suite again as an unprivileged user (as root; CI runs it both ways).
 test-hostile-user: data
