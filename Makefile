@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # Environment defaults (TensorFlow's log level, matplotlib's backend) come from
 # cnnviz/settings.py: `python -m cnnviz` and the tests' conftest.py apply them.
 
-.PHONY: help install data checkpoint train release lab demo test test-slow test-hostile-user test-e2e test-all info hub hub-stop student-package test-hub
+.PHONY: help install data checkpoint train release update-assignment lab demo test test-slow test-hostile-user test-e2e test-all info hub hub-stop student-package test-hub
 
 help:
 	@echo "make demo       run the instructor's loop on the course (prepare data, check the checkpoint, ...)"
@@ -46,6 +46,11 @@ train: data
 release: data
 	@echo "==> regenerating release/ and solutions/ from source/ with nbgrader"
 	$(PY) -m cnnviz release
+
+# After editing source/ once students have submitted (points, a test cell added or removed, a
+# typo in a test): regenerate the release, regrade everyone, keep the manual grades (cnnviz/update.py).
+update-assignment: data
+	$(PY) -m cnnviz update-assignment
 
 # The instructor's single-user JupyterLab (cnnviz/lab.py): inline figures in its kernels and in
 # the formgrader's grading, --allow-root only as root. COURSE serves another course folder,
