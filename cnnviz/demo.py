@@ -15,6 +15,7 @@ student at a time: one broken student gets one line and the others go on.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from . import COURSE_ROOT, catalogue, classgrade, pipeline
@@ -45,8 +46,10 @@ def demo(parent: Path = DEMO_PARENT, root: Path = COURSE_ROOT) -> dict[str, dict
     graded = [o.student for o in outcomes if o.ok]
     print(f"       graded {len(graded)} of {len(names)} students")
     print("[demo] 5/6 feedback: autograded/ -> feedback/ and the demo's exchange")
+    # The demo's exchange is made afresh too: feedback released by an earlier run stays out of this one.
     exchange = Path(parent) / "exchange"
-    exchange.mkdir(exist_ok=True)
+    shutil.rmtree(exchange, ignore_errors=True)
+    exchange.mkdir()
     done = pipeline.generate_feedback(scratch, graded, exchange)
     print(f"       feedback for {len(done)} of {len(graded)} students")
     print("[demo] 6/6 export: gradebook -> grades.csv")
