@@ -25,6 +25,35 @@ def toy_course(tmp_path):
     return make_toy_course(tmp_path)
 
 
+@pytest.fixture(scope="session")
+def empty_gradebook(tmp_path_factory):
+    """An empty nbgrader gradebook file, made once: making one runs `alembic`, which takes seconds."""
+    import sys
+
+    from nbgrader.api import Gradebook
+
+    path = tmp_path_factory.mktemp("empty-gradebook") / "gradebook.db"
+    saved = os.environ["PATH"]
+    # nbgrader runs `alembic` from PATH: this environment's.
+    os.environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), saved])
+    try:
+        with Gradebook(f"sqlite:///{path}"):
+            pass
+    finally:
+        os.environ["PATH"] = saved
+    return path
+
+
+@pytest.fixture
+def gradebook_url(empty_gradebook, tmp_path):
+    """The URL of a new, empty gradebook of this test's own (a copy of the one made once)."""
+    import shutil
+
+    copy = tmp_path / "gradebook.db"
+    shutil.copy(empty_gradebook, copy)
+    return f"sqlite:///{copy}"
+
+
 @pytest.fixture(scope="module")
 def keras():
     """Keras, seeded, for the tests that build small layers and models."""

@@ -1,10 +1,6 @@
 """MatchRelease (cnnviz/match_release.py) on in-memory notebooks and a scratch gradebook."""
 
 import logging
-import os
-import shutil
-import sys
-from pathlib import Path
 
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
@@ -30,16 +26,10 @@ def release(*cells):
     return new_notebook(cells=list(cells))
 
 
-@pytest.fixture(scope="module")
-def recorded_release(tmp_path_factory):
-    """A gradebook recording the current release: intro, answer_x, test_x (2 points), answer_y, test_y.
-
-    Made once (nbgrader's migrations take seconds); each test gets a copy of the file.
-    """
-    path = tmp_path_factory.mktemp("gradebook") / "gradebook.db"
-    # nbgrader creates a gradebook by running `alembic` from PATH: this environment's.
-    os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])
-    with Gradebook(f"sqlite:///{path}") as gradebook:
+@pytest.fixture
+def db_url(gradebook_url):
+    """A gradebook recording the current release: intro, answer_x, test_x (2 points), answer_y, test_y."""
+    with Gradebook(gradebook_url) as gradebook:
         gradebook.add_assignment(ASSIGNMENT)
         gradebook.add_notebook(NOTEBOOK, ASSIGNMENT)
         for kind, name, source in [("locked", "intro", "# Intro"), ("answer", "answer_x", "x = ..."),
@@ -52,14 +42,7 @@ def recorded_release(tmp_path_factory):
             if kind == "test":
                 gradebook.add_grade_cell(name, NOTEBOOK, ASSIGNMENT, max_score=2.0 if name == "test_x" else 1.0,
                                          cell_type="code")
-    return path
-
-
-@pytest.fixture
-def db_url(recorded_release, tmp_path):
-    copy = tmp_path / "gradebook.db"
-    shutil.copy(recorded_release, copy)
-    return f"sqlite:///{copy}"
+    return gradebook_url
 
 
 def run(nb, db_url):
