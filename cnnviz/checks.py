@@ -228,17 +228,26 @@ def assert_shape(value: Fact, expected: tuple, name: str, hint_ko: str, hint_en:
 # --------------------------------------------------------------------------- figures
 
 
+def of_kind(value: Fact, kind: type, name: str, what_ko: str, what_en: str, hint_ko: str, hint_en: str):
+    """``value`` if it is a ``kind`` fact; else fail saying what ``name`` should be and where to look.
+
+    ``what_ko`` carries its own copula ("그림이어야"), chosen by its last sound.
+    """
+    __tracebackhide__ = True
+    check(
+        isinstance(value, kind),
+        f"`{name}` 변수는 {what_ko} 하는데 지금은 `{kind_of(value)}` 값입니다. {hint_ko}",
+        f"{name} should be {what_en}, found {kind_of(value)}. {hint_en}",
+    )
+    return value
+
+
 def figure(value: Fact, name: str) -> Figure:
     """``value`` as a figure, or fail."""
     __tracebackhide__ = True
-    check(
-        isinstance(value, Figure),
-        f"`{name}` 변수는 그림(`Figure` 객체)이어야 하는데 지금은 `{kind_of(value)}` 값입니다. "
-        "`plt.subplots()`가 돌려주는 첫 번째 값을 담으세요.",
-        f"{name} should be a matplotlib Figure, found {kind_of(value)}. "
-        "Store the first value that plt.subplots() returns.",
-    )
-    return value
+    return of_kind(value, Figure, name, "그림(`Figure` 객체)이어야", "a matplotlib Figure",
+                   "`plt.subplots()`가 돌려주는 첫 번째 값을 담으세요.",
+                   "Store the first value that plt.subplots() returns.")
 
 
 def _rows_by_position(axes: list[Axes]) -> list[list[Axes]]:
@@ -483,13 +492,8 @@ def assert_histogram(fig: Figure, data: np.ndarray, name: str, *, source_ko: str
 def layer(value: Fact, name: str) -> Layer:
     """``value`` as a Keras layer, or fail."""
     __tracebackhide__ = True
-    check(
-        isinstance(value, Layer),
-        f"`{name}` 변수는 케라스 층이어야 하는데 지금은 `{kind_of(value)}` 값입니다. "
-        "`model.layers`에서 층 하나를 꺼냈는지 확인하세요.",
-        f"{name} should be a Keras layer, found {kind_of(value)}. Take one layer out of model.layers.",
-    )
-    return value
+    return of_kind(value, Layer, name, "케라스 층이어야", "a Keras layer",
+                   "`model.layers`에서 층 하나를 꺼냈는지 확인하세요.", "Take one layer out of model.layers.")
 
 
 def conv2d(value: Fact, name: str) -> Layer:
@@ -559,12 +563,8 @@ def glorot_limit(kernel_shape: tuple) -> float:
 def model(value: Fact, name: str) -> Model:
     """``value`` as a Keras model, or fail."""
     __tracebackhide__ = True
-    check(
-        isinstance(value, Model),
-        f"`{name}` 변수는 케라스 모델이어야 하는데 지금은 `{kind_of(value)}` 값입니다. `{name}` 변수를 만드는 셀을 확인하세요.",
-        f"{name} should be a Keras model, found {kind_of(value)}. Look at the cell that makes {name}.",
-    )
-    return value
+    return of_kind(value, Model, name, "케라스 모델이어야", "a Keras model",
+                   f"`{name}` 변수를 만드는 셀을 확인하세요.", f"Look at the cell that makes {name}.")
 
 
 def assert_functional(found: Model, name: str) -> None:
