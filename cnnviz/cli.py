@@ -146,7 +146,8 @@ def cmd_update_assignment(args) -> int:
     from . import update
 
     print(update.update_assignment(Path(args.course_dir), workers=args.workers,
-                                   solutions=not args.no_solutions))
+                                   solutions=not args.no_solutions,
+                                   restore=Path(args.restore) if args.restore else None))
     return 0
 
 
@@ -226,6 +227,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "a test): regenerate the release, regrade everyone, keep the manual grades")
     p.add_argument("--workers", type=int, default=None, help="nbgrader processes at once for the regrade")
     p.add_argument("--no-solutions", action="store_true", help="leave solutions/ as it is")
+    p.add_argument("--restore", default=None, metavar="BACKUP",
+                   help="also put back the manual grades saved by an earlier run that stopped half-way "
+                        "(a file in backups/)")
     p.add_argument("--course-dir", default=str(COURSE_ROOT), help="the course root (default: this course)")
     p.set_defaults(func=cmd_update_assignment)
 

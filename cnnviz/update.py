@@ -200,12 +200,15 @@ def _try_release(root: Path, assignment: str) -> None:
 
 
 def update_assignment(root: Path, assignment: str = ASSIGNMENT, workers: int | None = None,
-                      solutions: bool = True) -> str:
-    """Apply the edits in ``source/`` to a course with submissions; return the one-line summary."""
+                      solutions: bool = True, restore: Path | None = None) -> str:
+    """Apply the edits in ``source/`` to a course with submissions; return the one-line summary.
+
+    ``restore`` names the backup of an earlier run that stopped half-way: its manual
+    work is put back too.
+    """
     from nbgrader.api import Gradebook, MissingEntry
 
     from . import classgrade, settings
-    from .nbrun import run_nbgrader
 
     root = Path(root).resolve()
     sources = _source_notebooks(root, assignment)
@@ -224,6 +227,13 @@ def update_assignment(root: Path, assignment: str = ASSIGNMENT, workers: int | N
                                   "submissions of it; removing a whole notebook is not an update: restore it")
         graded = sorted(submission.student.id for submission in record.submissions)
         saved = save_manual_work(gradebook, assignment)
+    if restore is not None:
+        try:
+            # The current gradebook's own manual work comes last, so it wins over the backup's.
+            saved = list(json.loads(Path(restore).read_text(encoding="utf-8"))["manual_work"]) + saved
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise CourseError(f"{restore} is not a backup of update-assignment ({type(exc).__name__}); "
+                              "name a file from backups/") from None
 
     _try_release(root, assignment)
     backup = root / "backups" / f"{assignment}-{time.strftime('%Y%m%dT%H%M%S')}.json"
@@ -232,8 +242,37 @@ def update_assignment(root: Path, assignment: str = ASSIGNMENT, workers: int | N
                                   "changes": {name: change.describe() for name, change in changes.items()},
                                   "manual_work": saved}, ensure_ascii=False, indent=1), encoding="utf-8")
 
-    structural = any(change.structural for change in changes.values())
-    if structural and graded:
+    try:
+        regraded, failed, students, kept, dropped = _apply(root, assignment, url, changes, graded, saved,
+                                                           workers, solutions)
+    except (CourseError, OSError) as exc:
+        raise CourseError(f"{exc}\nThe manual grades and comments are saved in {backup}; once the problem "
+                          f"is fixed, run `python -m cnnviz update-assignment --restore {backup}`") from None
+
+    # The notebook's name only when the assignment has several.
+    what = "; ".join(change.describe() if len(changes) == 1 else f"{name}: {change.describe()}"
+                     for name, change in changes.items())
+    line = f"[update] {assignment}: {what}; release regenerated"
+    if regraded or failed:
+        line += f"; {len(regraded)} students regraded" + (f", {len(failed)} not graded ({', '.join(failed)})"
+                                                          if failed else "")
+    elif students:
+        line += "; no score changes, nobody regraded"
+    line += f"; manual grades and comments: {kept} kept, {dropped} dropped with their cells"
+    line += f"; backup {backup.relative_to(root)}"
+    if regraded:
+        line += "; feedback is now stale: run `nbgrader generate_feedback --force`"
+    return line
+
+
+def _apply(root, assignment, url, changes, graded, saved, workers, solutions):
+    """Regenerate, regrade and put the manual work back; return what happened."""
+    from nbgrader.api import Gradebook
+
+    from . import classgrade
+    from .nbrun import run_nbgrader
+
+    if any(change.structural for change in changes.values()) and graded:
         # nbgrader changes a notebook's cells only when it has no submissions; their
         # automatic scores come back from the regrade, their manual work from the backup.
         with Gradebook(url) as gradebook:
@@ -252,17 +291,4 @@ def update_assignment(root: Path, assignment: str = ASSIGNMENT, workers: int | N
     with Gradebook(url) as gradebook:
         kept, dropped = restore_manual_work(gradebook, assignment, saved)
 
-    # The notebook's name only when the assignment has several.
-    what = "; ".join(change.describe() if len(changes) == 1 else f"{name}: {change.describe()}"
-                     for name, change in changes.items())
-    line = f"[update] {assignment}: {what}; release regenerated"
-    if regraded or failed:
-        line += f"; {len(regraded)} students regraded" + (f", {len(failed)} not graded ({', '.join(failed)})"
-                                                          if failed else "")
-    elif students:
-        line += "; no score changes, nobody regraded"
-    line += f"; manual grades and comments: {kept} kept, {dropped} dropped with their cells"
-    line += f"; backup {backup.relative_to(root)}"
-    if regraded:
-        line += "; feedback is now stale: run `nbgrader generate_feedback --force`"
-    return line
+    return regraded, failed, students, kept, dropped

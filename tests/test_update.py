@@ -1,5 +1,7 @@
 """Changing the assignment mid-course (cnnviz/update.py): what changed, and the whole update on a toy class."""
 
+import json
+
 import nbformat
 import pytest
 from nbgrader.api import Gradebook
@@ -137,3 +139,60 @@ def test_an_update_of_a_course_that_never_released_says_so(tmp_path, monkeypatch
 def test_change_describes_each_kind_once():
     change = Change(added=["a"], removed=["b"], points={"c": (1.0, 2.0)}, edited=["d"])
     assert change.describe() == "added a; removed b; points c 1→2; edited d"
+
+
+@pytest.fixture
+def released_course(tmp_path, gradebook_url, monkeypatch):
+    """A course whose gradebook knows the toy release and holds kim's manual grade on test_x."""
+    from toycourse import toy_source_notebook
+
+    course = tmp_path / "course"
+    (course / "source" / ASSIGNMENT).mkdir(parents=True)
+    nbformat.write(toy_source_notebook(), course / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+    monkeypatch.setenv("NBGRADER_DB_URL", gradebook_url)
+    with Gradebook(gradebook_url) as gradebook:
+        gradebook.add_assignment(ASSIGNMENT)
+        gradebook.add_notebook(ASSIGNMENT, ASSIGNMENT)
+        gradebook.add_solution_cell("answer", ASSIGNMENT, ASSIGNMENT)
+        gradebook.add_grade_cell("test_x", ASSIGNMENT, ASSIGNMENT, max_score=1.0, cell_type="code")
+        gradebook.add_student("kim")
+        gradebook.add_submission(ASSIGNMENT, "kim")
+        gradebook.find_grade("test_x", ASSIGNMENT, ASSIGNMENT, "kim").manual_score = 0.5
+        gradebook.db.commit()
+    monkeypatch.setattr(update, "_try_release", lambda root, assignment: None)  # nbgrader's own run: slow tests
+    return course
+
+
+def test_an_update_stopped_half_way_names_its_backup_and_how_to_resume(released_course, monkeypatch):
+    def broken(*args):
+        raise CourseError("`nbgrader generate_assignment` failed")
+    monkeypatch.setattr(update, "_apply", broken)
+    with pytest.raises(CourseError) as stopped:
+        update.update_assignment(released_course)
+    backup = next((released_course / "backups").glob("*.json"))
+    assert f"--restore {backup}" in str(stopped.value)
+    saved = json.loads(backup.read_text(encoding="utf-8"))["manual_work"]
+    assert {"student": "kim", "notebook": ASSIGNMENT, "cell": "test_x", "manual_score": 0.5,
+            "extra_credit": None} in saved
+
+
+def test_restore_puts_back_the_manual_work_of_a_backup(released_course, monkeypatch):
+    backup = released_course / "old.json"
+    backup.write_text(json.dumps({"manual_work": [{"student": "kim", "notebook": ASSIGNMENT, "cell": "answer",
+                                                   "manual_comment": "see me"}]}), encoding="utf-8")
+    seen = []
+
+    def apply(root, assignment, url, changes, graded, saved, *rest):
+        seen.extend(saved)
+        return [], [], [], len(saved), 0
+    monkeypatch.setattr(update, "_apply", apply)
+    line = update.update_assignment(released_course, restore=backup)
+    # The backup's rows first, the gradebook's own after them (they win where both name a cell).
+    assert seen[0]["manual_comment"] == "see me" and seen[-1]["manual_score"] == 0.5
+    assert "2 kept" in line
+
+
+def test_a_restore_file_that_is_not_a_backup_is_one_clear_error(released_course, tmp_path):
+    (tmp_path / "grades.csv").write_text("student,score\n")
+    with pytest.raises(CourseError, match="not a backup"):
+        update.update_assignment(released_course, restore=tmp_path / "grades.csv")
