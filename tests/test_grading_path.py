@@ -45,7 +45,10 @@ def test_plain_nbgrader_autograde_reduces_jails_and_flags(toy_course):
                for line in output.splitlines()), output[-3000:]
 
     autograded = course / "autograded" / "mallory" / ASSIGNMENT
-    assert sorted(p.name for p in autograded.iterdir()) == [NOTEBOOK], "only the notebook may be copied"
+    shipped = {p.name for p in (course / "source" / ASSIGNMENT).iterdir() if p.name != NOTEBOOK}
+    found = {p.name for p in autograded.iterdir()}
+    assert not {"gradebook.db", "cnnviz"} & found, f"the student's extra files were copied: {sorted(found)}"
+    assert found == {NOTEBOOK, *shipped}, f"only the notebook and the assignment's own files: {sorted(found)}"
     assert (course / "quarantine" / "mallory").is_dir()
 
     from nbgrader.api import Gradebook
