@@ -26,6 +26,8 @@ from nbgrader import utils
 from nbgrader.api import Gradebook
 from nbgrader.preprocessors import NbGraderPreprocessor
 
+from .notebooks import grade_id as grade_id_of
+
 
 class MismatchedRelease(Exception):
     """A submission made against a release that lacks a task the current one has."""
@@ -42,7 +44,7 @@ def submission_layout(nb) -> tuple[list[str], dict[str, float]]:
     """The answer cells and test cells (with their points) a submitted notebook carries."""
     answers, tests = [], {}
     for cell in nb.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        grade_id = grade_id_of(cell)
         if grade_id is None:
             continue
         if utils.is_solution(cell):
@@ -98,8 +100,7 @@ class MatchRelease(NbGraderPreprocessor):
     def _without_unknown_cells(self, cells, known, student):
         kept = []
         for cell in cells:
-            meta = cell.metadata.get("nbgrader", {})
-            grade_id = meta.get("grade_id")
+            grade_id = grade_id_of(cell)
             if grade_id is None or grade_id in known:
                 kept.append(cell)
                 continue
@@ -113,17 +114,16 @@ class MatchRelease(NbGraderPreprocessor):
         return kept
 
     def _put_back_tests(self, nb, order, sources, tests, answers, student):
-        for name in order:
-            if name not in tests or name in self._positions(nb):
-                continue
+        for index, name in enumerate(order):
             positions = self._positions(nb)
-            before = [positions[other] for other in order[:order.index(name)] if other in positions]
-            where = max(before) + 1 if before else 0
-            nb.cells.insert(where, released_test_cell(sources[name], tests[name], name in answers))
+            if name not in tests or name in positions:
+                continue
+            before = [positions[other] for other in order[:index] if other in positions]
+            nb.cells.insert(max(before) + 1 if before else 0,
+                            released_test_cell(sources[name], tests[name], name in answers))
             self.log.warning("[release] %s: test cell %s was missing; put back from the release",
                              student, name)
 
     @staticmethod
     def _positions(nb) -> dict[str, int]:
-        return {cell.metadata["nbgrader"]["grade_id"]: index for index, cell in enumerate(nb.cells)
-                if "grade_id" in cell.metadata.get("nbgrader", {})}
+        return {grade_id_of(cell): index for index, cell in enumerate(nb.cells) if grade_id_of(cell) is not None}

@@ -27,9 +27,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
-
-from . import ASSIGNMENT, CourseError
+from . import ASSIGNMENT, CourseError, notebooks
 
 
 @dataclass
@@ -40,11 +38,12 @@ class Change:
     removed: list[str] = field(default_factory=list)
     points: dict[str, tuple[float, float]] = field(default_factory=dict)
     edited: list[str] = field(default_factory=list)
+    read_only_changed: bool = False  # read-only cells added or removed: nbgrader records those too
 
     @property
     def structural(self) -> bool:
         """Cells added or removed: nbgrader needs the old submissions' rows gone."""
-        return bool(self.added or self.removed)
+        return bool(self.added or self.removed or self.read_only_changed)
 
     @property
     def regrade(self) -> bool:
@@ -63,10 +62,12 @@ class Change:
                                                in self.points.items()))
         if self.edited:
             parts.append("edited " + ", ".join(self.edited))
+        if self.read_only_changed:
+            parts.append("read-only cells added or removed")
         return "; ".join(parts) or "no graded cell changed"
 
 
-def graded_cells(nb) -> dict[str, dict]:
+def release_cells(nb) -> dict[str, dict]:
     """The cells nbgrader records for a notebook: ``grade_id -> {kind, points, source}``."""
     from nbgrader import utils
 
@@ -74,7 +75,7 @@ def graded_cells(nb) -> dict[str, dict]:
     for cell in nb.cells:
         if not (utils.is_grade(cell) or utils.is_solution(cell) or utils.is_locked(cell)):
             continue
-        grade_id = cell.metadata["nbgrader"].get("grade_id")
+        grade_id = notebooks.grade_id(cell)
         if grade_id is None:
             raise CourseError(f"a cell of the source notebook has nbgrader metadata but no grade_id; "
                               f"set it with the Create Assignment toolbar")
@@ -91,9 +92,8 @@ def compare(recorded: dict[str, dict], source: dict[str, dict]) -> Change:
     change = Change(
         added=[name for name, cell in source.items() if cell["kind"] in graded and name not in recorded],
         removed=[name for name, cell in recorded.items() if cell["kind"] in graded and name not in source])
-    # Locked (read-only) cells added or removed also change nbgrader's record of the notebook.
-    locked_changed = {n for n, c in source.items() if c["kind"] == "locked"} != \
-        {n for n, c in recorded.items() if c["kind"] == "locked"}
+    change.read_only_changed = ({n for n, c in source.items() if c["kind"] == "locked"}
+                                != {n for n, c in recorded.items() if c["kind"] == "locked"})
     for name, cell in source.items():
         old = recorded.get(name)
         if old is None or cell["kind"] != "test":
@@ -102,13 +102,11 @@ def compare(recorded: dict[str, dict], source: dict[str, dict]) -> Change:
             change.points[name] = (old["points"], cell["points"])
         if old["source"].strip() != cell["source"].strip():
             change.edited.append(name)
-    if locked_changed and not change.structural:
-        change.added.append("(read-only cells)")
     return change
 
 
 def recorded_cells(gradebook, assignment: str, notebook: str) -> dict[str, dict] | None:
-    """The gradebook's cells for one notebook, in the shape of ``graded_cells``; None if unknown."""
+    """The gradebook's cells for one notebook, in the shape of ``release_cells``; None if unknown."""
     from nbgrader.api import MissingEntry
 
     try:
@@ -172,15 +170,7 @@ def _source_notebooks(root: Path, assignment: str) -> dict[str, dict]:
     paths = sorted(folder.glob("*.ipynb"))
     if not paths:
         raise CourseError(f"no notebook in {folder}: the assignment's source notebooks go there")
-    notebooks = {}
-    for path in paths:
-        try:
-            nb = nbformat.read(path, as_version=4)
-        except Exception as exc:  # nbformat raises several kinds for a broken file
-            raise CourseError(f"{path} is not a readable notebook ({type(exc).__name__}); "
-                              "fix it (or restore it from git) and run the command again") from None
-        notebooks[path.stem] = graded_cells(nb)
-    return notebooks
+    return {path.stem: release_cells(notebooks.read_notebook(path)) for path in paths}
 
 
 def _try_release(root: Path, assignment: str) -> None:

@@ -28,14 +28,13 @@ def toy_course(tmp_path):
 @pytest.fixture(scope="session")
 def empty_gradebook(tmp_path_factory):
     """An empty nbgrader gradebook file, made once: making one runs `alembic`, which takes seconds."""
-    import sys
-
     from nbgrader.api import Gradebook
+
+    from cnnviz.nbrun import nbgrader_env
 
     path = tmp_path_factory.mktemp("empty-gradebook") / "gradebook.db"
     saved = os.environ["PATH"]
-    # nbgrader runs `alembic` from PATH: this environment's.
-    os.environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), saved])
+    os.environ["PATH"] = nbgrader_env()["PATH"]  # nbgrader runs `alembic` from PATH: this environment's
     try:
         with Gradebook(f"sqlite:///{path}"):
             pass
