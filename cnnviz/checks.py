@@ -14,6 +14,7 @@ its value renders the same picture but is still wrong.
 from __future__ import annotations
 
 import math
+import unicodedata
 from typing import NoReturn
 
 import numpy as np
@@ -32,7 +33,9 @@ class CheckFailed(AssertionError):
     """
 
     def _render_traceback_(self) -> list[str]:
-        return [f"\x1b[0;31mAssertionError\x1b[0m: {self}"]
+        lines = screen_lines(str(self), prefix="AssertionError: ")
+        lines[0] = "\x1b[0;31mAssertionError\x1b[0m" + lines[0][len("AssertionError"):]
+        return lines
 
 
 # The output's `ename` is the class name: keep the one students know.
@@ -44,6 +47,42 @@ def fail(ko: str, en: str) -> NoReturn:
     __tracebackhide__ = True
     # `from None`: a failure raised while handling another exception shows one message.
     raise CheckFailed(f"{ko} / {en}") from None
+
+
+# nbgrader's Validate dialog shows a failed cell's output in a <pre> that never wraps, and a
+# laptop screen shows about 80 columns of it; a Hangul syllable takes two columns.
+SCREEN_COLUMNS = 76
+
+
+def screen_columns(text: str) -> int:
+    """How many columns ``text`` takes in a fixed-width font (a Hangul syllable takes two)."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def wrap(text: str, columns: int = SCREEN_COLUMNS) -> list[str]:
+    """``text`` broken at spaces into lines of at most ``columns`` screen columns (Hangul is two wide).
+
+    A single word longer than a line keeps a line of its own rather than being cut.
+    """
+    lines: list[str] = []
+    line = ""
+    for word in text.split():
+        longer = f"{line} {word}" if line else word
+        if line and screen_columns(longer) > columns:
+            lines.append(line)
+            line = word
+        else:
+            line = longer
+    return lines + [line] if line else lines
+
+
+def screen_lines(message: str, prefix: str = "") -> list[str]:
+    """A ``ko / en`` message as a student reads it: the Korean half, then the English half, each wrapped.
+
+    ``str()`` of the exception keeps the one-line form that the grader and the catalogue read.
+    """
+    ko, separator, en = message.partition(" / ")
+    return wrap(prefix + ko) + (wrap(en) if separator else [])
 
 
 def check(cond: bool, ko: str, en: str) -> None:

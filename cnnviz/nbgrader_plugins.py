@@ -11,11 +11,11 @@ from nbgrader.api import Gradebook
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Enum
 
-from . import guard, jail
+from . import checks, guard, jail
 
 
 class ShortTracebacks(NbGraderPreprocessor):
-    """Feedback shows each error as one line, ``Name: message``.
+    """Feedback shows each error as its message alone, ``Name: message``, wrapped to the page.
 
     IPython's tracebacks quote the lines of the failing cell, which in a test
     cell are the hidden tests' code; the message alone says what is wrong and
@@ -25,7 +25,8 @@ class ShortTracebacks(NbGraderPreprocessor):
     def preprocess_cell(self, cell, resources, cell_index):
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error":
-                output["traceback"] = [f"{output.get('ename')}: {output.get('evalue')}"]
+                output["traceback"] = checks.screen_lines(str(output.get("evalue")),
+                                                          prefix=f"{output.get('ename')}: ")
         return cell, resources
 
 

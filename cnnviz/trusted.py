@@ -24,7 +24,7 @@ from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
-from . import CHECKPOINT_NAME, facts, lesson, reference
+from . import CHECKPOINT_NAME, checks, facts, lesson, reference
 
 BEGIN_HIDDEN = "BEGIN HIDDEN TESTS"
 END_HIDDEN = "END HIDDEN TESTS"
@@ -94,7 +94,9 @@ def read_facts(cell, grade_id: str) -> tuple[dict | None, str]:
 
 
 def _error(ename: str, message: str):
-    return nbformat.v4.new_output("error", ename=ename, evalue=message, traceback=[f"{ename}: {message}"])
+    # `evalue` keeps the one-line message; the traceback is what the formgrader and the feedback show.
+    return nbformat.v4.new_output("error", ename=ename, evalue=message,
+                                  traceback=checks.screen_lines(message, prefix=f"{ename}: "))
 
 
 class TrustedChecks(NbGraderPreprocessor):

@@ -170,6 +170,42 @@ def test_check_passes_silently_when_true_and_fails_when_false():
     fails(checks.check, False, "틀렸습니다.", "wrong.", match="^틀렸습니다. / wrong.$")
 
 
+
+def test_screen_columns_count_a_hangul_syllable_as_two():
+    assert checks.screen_columns("abc") == 3
+    assert checks.screen_columns("가중치") == 6
+    assert checks.screen_columns("`conv`의 커널") == 13  # 6 + 2 + 1 + 4
+
+
+def test_wrap_keeps_every_word_in_order_within_the_width():
+    text = "합성곱 층의 가중치를 " * 12 + "the first layer's kernel " * 6
+    lines = checks.wrap(text, columns=30)
+    assert len(lines) > 1
+    assert " ".join(lines) == " ".join(text.split())
+    assert all(checks.screen_columns(line) <= 30 for line in lines), lines
+
+
+def test_wrap_gives_a_word_longer_than_a_line_a_line_of_its_own():
+    long_word = "no_training_kernel_fig.axes[0].images"
+    assert checks.wrap(f"see {long_word} here", columns=10) == ["see", long_word, "here"]
+
+
+def test_a_failed_check_shows_korean_then_english_lines_that_fit_the_validate_dialog():
+    ko = "[특성 맵 그림] `feature_fig_1` 그림의 패널마다 자기 값 범위로 그려야 하는데 모든 패널이 같은 색 범위를 씁니다. " \
+         "`imshow()`에 `vmin`과 `vmax`를 주지 마세요."
+    en = "[the feature-map grid] every panel of feature_fig_1 must use its own colour range, but they all share " \
+         "one: give imshow() no vmin or vmax."
+    with pytest.raises(AssertionError) as info:
+        checks.fail(ko, en)
+    lines = info.value._render_traceback_()
+    assert lines[0].startswith("\x1b[0;31mAssertionError\x1b[0m: [특성 맵 그림]")
+    plain = [re.sub("\x1b\\[[0-9;]*m", "", line) for line in lines]
+    assert all(checks.screen_columns(line) <= checks.SCREEN_COLUMNS for line in plain), plain
+    english_from = next(i for i, line in enumerate(plain) if line.startswith("[the feature-map grid]"))
+    assert " ".join(plain[:english_from]) == f"AssertionError: {ko}"
+    assert " ".join(plain[english_from:]) == en
+    assert str(info.value) == f"{ko} / {en}"  # the grader and the catalogue read the one-line form
+
 @pytest.mark.parametrize("word, pair, expected", [
     ("가중치", "을/를", "가중치를"),
     ("커널", "을/를", "커널을"),

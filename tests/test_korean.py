@@ -228,6 +228,20 @@ def test_korean_of_every_step_failing_on_wrong_kinds_of_values(refs):
     assert report(texts) == ""
 
 
+def test_every_message_fits_one_screen_of_the_validate_dialog(refs):
+    """Validate shows a message in a box that never wraps: the message's own lines must fit it."""
+    texts = [message for _, message in _triggered()]
+    for grade_id, step in lesson.STEPS.items():
+        texts += [lesson.grade(grade_id, {name: junk for name in step.names}, refs, {}).message for junk in JUNK]
+    too_long = []
+    for text in texts:
+        lines = checks.screen_lines(text, prefix="AssertionError: ")
+        wide = [line for line in lines if checks.screen_columns(line) > checks.SCREEN_COLUMNS and " " in line]
+        if len(lines) > 10 or wide:
+            too_long.append(text)
+    assert not too_long, "messages longer than a screen:\n" + "\n".join(too_long)
+
+
 def test_korean_of_the_graders_own_messages():
     assert report([("NO_FACTS", trusted.NO_FACTS)]) == ""
     crashed = lesson.grade("test_load_model", {"model": Model(class_name="Functional", is_sequential=False)}, None, {})

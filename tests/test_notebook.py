@@ -223,10 +223,18 @@ def test_nbgrader_metadata_is_schema_3_with_unique_grade_ids():
     assert all(ids), "an nbgrader cell has no grade_id"
 
 
-def test_every_test_cell_starts_with_a_one_line_docstring():
-    bad = [cell.metadata.nbgrader.grade_id for cell in _test_cells(_source_nb())
-           if not re.fullmatch(r'""".+"""', cell.source.splitlines()[0] if cell.source else "")]
-    assert not bad, f"test cells whose first line is not a one-line docstring: {bad}"
+def test_every_test_cell_starts_with_a_docstring_korean_line_then_english_line():
+    """Validate quotes a failed test cell in a box that never wraps: each line must fit it."""
+    from cnnviz.checks import SCREEN_COLUMNS, screen_columns
+
+    bad = []
+    for cell in _test_cells(_source_nb()):
+        lines = cell.source.splitlines()[:2]
+        if not (len(lines) == 2 and re.fullmatch(r'""".*[\uac00-\ud7a3].*', lines[0])
+                and re.fullmatch(r'[^\uac00-\ud7a3]+"""', lines[1])
+                and all(screen_columns(line) <= SCREEN_COLUMNS for line in lines)):
+            bad.append(cell.metadata.nbgrader.grade_id)
+    assert not bad, f"test cells that do not start with a Korean line and an English line of docstring: {bad}"
 
 
 def test_every_test_cell_runs_its_own_step_visibly_and_hides_only_the_hidden_checks():

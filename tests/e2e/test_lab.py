@@ -93,8 +93,9 @@ def restart_and_run_all(page, panel) -> dict:
     return panel.evaluate(READ_NOTEBOOK)
 
 
-def validate(page, panel, artifacts: Path, name: str) -> tuple[str, str]:
-    """Press Validate, wait for nbgrader's result dialog; its class and text. Screenshot, then Ok."""
+def validate(page, panel, artifacts: Path, name: str) -> tuple[str, str, list[str]]:
+    """Press Validate, wait for nbgrader's result dialog; its class, its text and the text of
+    every box in it too wide to show without scrolling sideways. Screenshot, then Ok."""
     button = panel.locator(".jp-NotebookPanel-toolbar jp-button.validate-button")
     assert button.inner_text().strip() == "Validate"
     button.click()
@@ -104,7 +105,9 @@ def validate(page, panel, artifacts: Path, name: str) -> tuple[str, str]:
     message.evaluate("""e => { for (const x of [e, ...e.querySelectorAll('pre, .jp-RenderedText')]) {
                            x.scrollTop = x.scrollHeight; } }""")
     shot(page, artifacts, name)
-    result = message.get_attribute("class"), message.text_content()
+    too_wide = message.evaluate("""e => [...e.querySelectorAll('pre')]
+                                      .filter(x => x.scrollWidth > x.clientWidth + 1).map(x => x.innerText)""")
+    result = message.get_attribute("class"), message.text_content(), too_wide
     page.locator(".jp-Dialog .jp-Dialog-footer .jp-mod-accept").click()  # "Ok"
     message.wait_for(state="detached")
     return result
@@ -164,7 +167,7 @@ def test_run_all_cells_draws_every_figure_without_errors(solved, course, artifac
 
 def test_validate_reports_success(solved, artifacts):
     page, panel = solved
-    css, text = validate(page, panel, artifacts, "03-solved-validate")
+    css, text, _ = validate(page, panel, artifacts, "03-solved-validate")
     assert "validation-success" in css.split(), f"nbgrader's Validate did not succeed:\n{text[-3000:]}"
     assert SUCCESS in text
 
@@ -176,7 +179,7 @@ def test_validate_names_the_failing_check_in_both_languages(new_page, lab, cours
     page = new_page()
     panel = open_notebook(page, lab, course.mistake, "mistake")
     shot(page, artifacts, "04-mistake-opened")
-    css, text = validate(page, panel, artifacts, "05-mistake-validate")
+    css, text, too_wide = validate(page, panel, artifacts, "05-mistake-validate")
 
     # The message the check gives for this mistake, made here by the very same function.
     _, axes = plt.subplots()
@@ -190,9 +193,13 @@ def test_validate_names_the_failing_check_in_both_languages(new_page, lab, cours
     assert "validation-failed" in css.split(), f"Validate should fail:\n{text[-3000:]}"
     assert text.count("The following cell failed:") == 1, text[-3000:]
     assert 'lesson.check("test_hist", globals())' in text  # the visible test cell is shown
-    # The whole bilingual message, as the check words it (Korean, then English).
-    assert " ".join(message.split()) in " ".join(text.split()), (
+    # The whole bilingual message, as the check words it: the Korean half, then the English half,
+    # each on its own lines, wrapped to fit the dialog (it never wraps a line itself).
+    ko, _, en = message.partition(" / ")
+    flat = " ".join(text.split())
+    assert f"AssertionError: {' '.join(ko.split())} {' '.join(en.split())}" in flat, (
         f"missing the check's message {message!r} in:\n{text[-3000:]}")
+    assert not too_wide, f"Validate shows lines too wide for its dialog (it never wraps them): {too_wide}"
 
 
 # --------------------------------------------------------------------------- instructor: formgrader
