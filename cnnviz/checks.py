@@ -147,8 +147,10 @@ def require(found: dict[str, Fact], *names: str) -> None:
         fail(
             f"{listed_ko} 변수가 정의되어 있지 않습니다. 이 단계의 답 셀에서 값을 정확히 이 이름으로 "
             "저장했는지 확인하고, 그 셀을 실행하세요.",
-            f"{listed_en} {'is' if len(missing) == 1 else 'are'} not defined: the answer cell of this step "
-            "must store the value under exactly this name, and it must have run.",
+            f"{listed_en} is not defined: the answer cell of this step must store the value under exactly "
+            "this name, and it must have run." if len(missing) == 1 else
+            f"{listed_en} are not defined: the answer cell of this step must store the values under exactly "
+            "these names, and it must have run.",
         )
 
 
@@ -197,7 +199,7 @@ def assert_array_close(value: Fact, expected: np.ndarray, name: str, hint_ko: st
     check(
         array.shape == np.shape(expected),
         f"`{name}` 배열의 모양이 맞지 않습니다(지금은 {_dims(array.shape)}). {hint_ko}",
-        f"{name} has the wrong shape ({_dims(array.shape)}). {hint_en}",
+        f"{name} has the wrong shape (found {_dims(array.shape)}). {hint_en}",
     )
     check(
         bool(np.allclose(array, expected, atol=atol, rtol=1e-5)),
@@ -247,7 +249,7 @@ def assert_rank(value: Fact, rank: int, name: str) -> tuple:
     check(
         len(shape) == rank,
         f"`{name}` 변수의 차원 수가 맞지 않습니다(지금은 `{_dims(shape)}`). 커널과 절편 중 어느 가중치의 `.shape`인지 확인하세요.",
-        f"{name} has the wrong number of dimensions ({_dims(shape)}). "
+        f"{name} has the wrong number of dimensions (found the shape {_dims(shape)}). "
         "Check whose .shape it is: the kernel's or the bias's.",
     )
     return shape
@@ -260,7 +262,7 @@ def assert_shape(value: Fact, expected: tuple, name: str, hint_ko: str, hint_en:
     check(
         shape == tuple(expected),
         f"`{name}` 변수의 모양이 맞지 않습니다(지금은 `{_dims(shape)}`). {hint_ko}",
-        f"{name} is not the right shape ({_dims(shape)}). {hint_en}",
+        f"{name} is not the right shape (found {_dims(shape)}). {hint_en}",
     )
 
 
@@ -636,7 +638,7 @@ def assert_io_shapes(found: Model, name: str, inputs: tuple, outputs: tuple) -> 
             tuple(shapes[0]) == tuple(want),
             f"`{name}` 모델의 {side_ko} 모양이 설명과 다릅니다(지금은 `{_dims(shapes[0])}`). "
             f"어느 층의 {particle(side_ko, '을/를')} 썼는지 확인하세요.",
-            f"the {side_en} shape of {name} is not the one the instructions give ({_dims(shapes[0])}). "
+            f"the {side_en} shape of {name} is not the one the instructions give (found {_dims(shapes[0])}). "
             f"Check which layer's {side_en} you use.",
         )
 

@@ -523,8 +523,9 @@ def _sample_visible(found):
     panels = checks.image_panels(fig)
     checks.check(
         len(panels) == 1,
-        f"`sample_fig` 그림에는 이미지가 하나 있어야 하는데 {len(panels)}개입니다.",
-        f"sample_fig should hold one image, found {len(panels)}.",
+        f"`sample_fig` 그림에는 이미지가 하나 있어야 하는데 {len(panels)}개입니다. "
+        "`imshow()`로 이미지 하나만 그렸는지 확인하세요.",
+        f"sample_fig should hold one image, found {len(panels)}. Draw exactly one image with imshow().",
     )
     image = panels[0][1]
     checks.check(
@@ -580,7 +581,7 @@ def _maps_visible(name: str, acti_name: str, channels: int, size: int):
             array.shape == (own or (1, size, size, channels)),
             f"`{name}` 배열의 모양이 맞지 않습니다(지금은 {checks._dims(array.shape)}). "
             f"`{acti_name}` 모델에 `sample_batch` 배열을 넣어 얻었는지 확인하세요.",
-            f"{name} is not the right shape ({checks._dims(array.shape)}): run {acti_name} on sample_batch.",
+            f"{name} is not the right shape (found {checks._dims(array.shape)}): run {acti_name} on sample_batch.",
         )
 
     return visible

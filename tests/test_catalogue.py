@@ -193,6 +193,9 @@ def test_validate_already_names_most_mistakes(graded):
     missed = sorted({entry.name for entry in WRONG} - set(flagged))
     print(f"Validate names the mistake of {len(flagged)} of {len(WRONG)} wrong submissions ({share:.0%})")
     assert share >= MIN_VALIDATE_SHARE, f"Validate names only {share:.0%} of the mistakes; it misses {missed}"
+    # The README walks the instructor through `make demo`'s mistakes: Validate names every one of them.
+    demo_missed = [entry.name for entry in WRONG if entry.demo and entry.name in missed]
+    assert not demo_missed, f"Validate says Success! to the demo mistakes {demo_missed}"
 
 
 @pytest.mark.slow
