@@ -1,9 +1,11 @@
 """cnnviz.jail: what a grading kernel can see, write, reach and leave behind."""
 
 import os
+import pwd
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -11,7 +13,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from cnnviz import COURSE_ROOT, jail, settings
+from cnnviz import COURSE_ROOT, CourseError, jail, settings
 
 needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bubblewrap (apt-get install bubblewrap)")
 
@@ -92,6 +94,83 @@ def test_cgroup_v1_limits_go_to_one_folder_per_controller(tmp_path):
     assert (tmp_path / "pids" / "k" / "pids.max").read_text() == "9"
     assert (tmp_path / "cpu" / "k" / "cpu.cfs_quota_us").read_text() == "200000"
     assert len(cgroup.procs_files()) == 3
+
+
+class FakeAccounts:
+    """/etc/passwd and `useradd` as root sees them, in memory: nothing on the machine is created.
+
+    Like the real `useradd`, a second one started while another is still writing fails on
+    the password file's lock, and one for a name that exists fails with status 9.
+    """
+
+    def __init__(self, monkeypatch, tmp_path, existing_group=False):
+        self.users = {}
+        self.calls = 0
+        self.existing_group = existing_group
+        self._busy = threading.Lock()
+        monkeypatch.setattr(jail, "USERADD_LOCK", tmp_path / "useradd.lock")
+        monkeypatch.setattr(jail, "_useradd", self.useradd)
+        monkeypatch.setattr(jail.pwd, "getpwnam", self.getpwnam)
+        monkeypatch.setattr(jail.os, "geteuid", lambda: 0)
+
+    def getpwnam(self, name):
+        if name not in self.users:
+            raise KeyError(f"getpwnam(): name not found: {name!r}")
+        return pwd.struct_passwd((name, "x", self.users[name], self.users[name], "", "/nonexistent",
+                                  "/usr/sbin/nologin"))
+
+    def useradd(self, user, another_grader_first=False):
+        self.calls += 1
+        if another_grader_first:  # someone else's useradd wrote the user just before this one
+            self.users[user] = 990
+        if not self._busy.acquire(blocking=False):
+            return subprocess.CompletedProcess([], 1, "", "useradd: cannot lock /etc/passwd; try again later.\n")
+        try:
+            if user in self.users or self.existing_group:
+                return subprocess.CompletedProcess([], 9, "", f"useradd: user '{user}' already exists\n")
+            time.sleep(0.2)  # writing the files
+            self.users[user] = 999
+            return subprocess.CompletedProcess([], 0, "", "")
+        finally:
+            self._busy.release()
+
+
+def test_graders_starting_together_create_the_jail_user_once(monkeypatch, tmp_path):
+    accounts = FakeAccounts(monkeypatch, tmp_path)
+    found, failed = [], []
+
+    def grader():
+        try:
+            found.append(jail.jail_identity("cnnviz-jail"))
+        except Exception as error:  # noqa: BLE001 - reported by the assertion below
+            failed.append(error)
+
+    threads = [threading.Thread(target=grader) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not failed, failed
+    assert [(i.uid, i.name, i.as_root) for i in found] == [(999, "cnnviz-jail", True)] * 3
+    assert accounts.calls == 1, "the graders must take turns: one useradd, the others find its user"
+
+
+def test_useradd_losing_the_race_to_another_grader_is_success(monkeypatch, tmp_path):
+    accounts = FakeAccounts(monkeypatch, tmp_path)
+    monkeypatch.setattr(jail, "_useradd", lambda user: accounts.useradd(user, another_grader_first=True))
+    identity = jail.jail_identity("cnnviz-jail")
+    assert (identity.uid, identity.gid) == (990, 990)
+    assert accounts.calls == 1
+
+
+def test_a_group_of_the_jail_users_name_is_one_error_line_with_the_fix(monkeypatch, tmp_path):
+    FakeAccounts(monkeypatch, tmp_path, existing_group=True)
+    with pytest.raises(CourseError) as info:
+        jail.jail_identity("cnnviz-jail")
+    message = str(info.value)
+    assert "\n" not in message and info.value.__suppress_context__
+    assert "cnnviz-jail" in message and "already exists" in message
+    assert "useradd --system --gid cnnviz-jail --no-create-home cnnviz-jail" in message
 
 
 @needs_bwrap
