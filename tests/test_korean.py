@@ -36,10 +36,14 @@ HANGUL = re.compile("[\uac00-\ud7a3]")
 # Stand-ins: a backticked span (code) and an interpolated value of an f-string.
 CODE, SLOT = "\u00a7", "\u25c7"
 # Particles that never stand alone as a word, so "word 를" is always a spacing mistake.
-PARTICLES = "을|를|은|는|이|가|에|에서|에게|의|와|과|으로|로|도|만|처럼|보다|이나|나"
-AFTER_WORD = "을|를|은|는|에|에서|에게|와|과|으로|로|처럼|보다"  # "이"/"가"/"의"/"도" can start a word
+COMPOUNDS = "에는|에서는|에도|에서도|으로는|로는|와는|과는|까지|부터|이라는|라는"  # particles joined together
+PARTICLES = f"{COMPOUNDS}|을|를|은|는|이|가|에|에서|에게|의|와|과|으로|로|도|만|처럼|보다|이나|나"
+AFTER_WORD = f"{COMPOUNDS}|을|를|은|는|에|에서|에게|와|과|으로|로|처럼|보다"  # "이"/"가"/"의"/"도" can start a word
 SPACED_AFTER_CODE = re.compile(rf"[{CODE}{SLOT}] ({PARTICLES})(?=[\s.,;:!?)\]]|$)")
-SPACED_AFTER_WORD = re.compile(rf"[\uac00-\ud7a3)] ({AFTER_WORD})(?=[\s.,;:!?)\]]|$)")
+# After a Korean word, a closing bracket, or a Latin acronym or a number Korean text keeps ("API", "32").
+SPACED_AFTER_WORD = re.compile(rf"[\uac00-\ud7a3)A-Za-z0-9] ({AFTER_WORD})(?=[\s.,;:!?)\]]|$)")
+# Counters and ordinals are bound to their number, written or in code: "`i`행 `j`열", "`k`번째".
+SPACED_COUNTER = re.compile(rf"[{CODE}{SLOT}0-9] (번째|행|열)(?=[\s.,;:!?)\]에의을를]|$)")
 DOUBLE_PARTICLE = re.compile(r"\((이|가|을|를|은|는|과|와|으|이라|라)\)")
 LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_+\-'.]*")
 # Acronyms Korean technical writing uses as they are: the data set's name, and the terms
@@ -62,6 +66,8 @@ def problems(text: str) -> list[str]:
         found.append(f"space before the particle {match.group(1)!r}")
     for match in SPACED_AFTER_WORD.finditer(text):
         found.append(f"space before the particle {match.group(1)!r}")
+    for match in SPACED_COUNTER.finditer(text):
+        found.append(f"space before the counter {match.group(1)!r}")
     for match in DOUBLE_PARTICLE.finditer(text):
         found.append(f"double particle {match.group(0)!r}")
     return found
@@ -84,6 +90,8 @@ def report(texts) -> str:
     "`conv_weights` 배열의 값이 맞지 않습니다(지금은 `(3, 3)`).",
     "x축 이름이 설명과 다릅니다.",
     "패션 MNIST 데이터를 불러옵니다.",
+    "`i`행 `j`열에 `i * 8 + j`번째 맵을 그립니다.",
+    "`weights` 행렬이 아니라 배열입니다.",
     "이 단계는 그 값이 없거나 쓸 수 없어 확인할 수 없습니다.",
     "$\\pm\\sqrt{6 / (\\text{fan\\_in})}$ 사이의 값",
     "`# 여기에 코드를 작성하세요. / YOUR CODE HERE`가 있는 셀만 채우세요.",
@@ -98,6 +106,10 @@ def test_good_korean_passes_the_checker(text):
     ("**`model`** 에 담으세요.", "space before the particle '에'"),
     ("**가중치(커널)** 를 봅니다.", "space before the particle '를'"),
     ("모델 을 만드세요.", "space before the particle '을'"),
+    ("`best-cnn-model.keras` 에는 모델이 있습니다.", "space before the particle '에는'"),
+    ("**함수형 API** 에서는 층을 함수처럼 부릅니다.", "space before the particle '에서는'"),
+    ("`i` 행 `j` 열에 그리세요.", "space before the counter '행'"),
+    ("`i * 16 + j` 번째 커널", "space before the counter '번째'"),
     ("`conv`이(가) 필요합니다.", "double particle '(가)'"),
     ("값을(를) 확인하세요.", "double particle '(를)'"),
     ("기대한 값(the Glorot-uniform bound)과 다릅니다.", "English word 'the'"),
