@@ -20,6 +20,8 @@ from . import ASSIGNMENT, CHECKPOINT_NAME, COURSE_ROOT, CourseError, settings
 # TensorFlow's C++ start-up chatter hides what the commands print; figures are drawn off-screen.
 for _name, _value in settings.command_env().items():
     os.environ.setdefault(_name, _value)
+# Answering a bad notebook path should not wait for jsonschema's unused grammar.
+settings.skip_unused_slow_modules()
 
 
 def cmd_data(args) -> int:

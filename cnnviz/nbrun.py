@@ -39,15 +39,15 @@ def nbgrader_env() -> dict:
 
 # Starts every child: ask the kernel to SIGKILL it when the thread that started it dies
 # (a grading worker that dies), and never start if that has already happened; then run
-# `-m module ...` or `-c code ...` in this same process, as `python` would. jsonschema
-# compiles an RFC 3987 grammar when it is imported (about 0.9 s of every nbgrader start)
-# to check "uri" formats, which nothing nbgrader validates uses: it is left out.
+# `-m module ...` or `-c code ...` in this same process, as `python` would, without the
+# modules nothing nbgrader validates needs (settings.UNUSED_SLOW_MODULES).
 _DIE_WITH_PARENT = (
     "import ctypes, os, runpy, signal, sys\n"
     "ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG\n"
     "if os.getppid() != int(sys.argv[1]):\n"
     "    os._exit(70)\n"
-    "sys.modules['rfc3987_syntax'] = None\n"
+    f"for name in {settings.UNUSED_SLOW_MODULES!r}:\n"
+    "    sys.modules[name] = None\n"
     "option, target, *rest = sys.argv[2:]\n"
     "if option == '-m':\n"
     "    sys.argv = [target, *rest]\n"

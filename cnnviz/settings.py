@@ -10,6 +10,7 @@ read it cheaply.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 # --------------------------------------------------------------------------- the course
@@ -75,6 +76,19 @@ INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 # Keras' home folder (its Fashion-MNIST cache is ``datasets/fashion-mnist`` inside it).
 KERAS_HOME_VARIABLE = "KERAS_HOME"
 KERAS_HOME_DEFAULT = os.path.join("~", ".keras")
+
+
+# jsonschema compiles an RFC 3987 grammar when it is imported (1 to 4 s of every process that
+# reads a notebook, on a busy 2-core machine), for its "iri" format checks, which nothing
+# nbformat or nbgrader validates asks for. The course's processes (its commands, the nbgrader
+# processes they start, the tests) leave it out; jsonschema then skips those checks.
+UNUSED_SLOW_MODULES = ("rfc3987_syntax",)
+
+
+def skip_unused_slow_modules() -> None:
+    """Keep the modules of ``UNUSED_SLOW_MODULES`` out of this process (call before jsonschema is imported)."""
+    for name in UNUSED_SLOW_MODULES:
+        sys.modules.setdefault(name, None)
 
 
 def command_env() -> dict[str, str]:
