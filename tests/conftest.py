@@ -12,6 +12,8 @@ for _name, _value in settings.command_env().items():
     os.environ.setdefault(_name, _value)
 # No test may open a window: matplotlib reads MPLBACKEND when it is first imported.
 os.environ["MPLBACKEND"] = settings.BATCH_BACKEND
+# As in the course's commands: nbformat without jsonschema's unused RFC 3987 grammar.
+settings.skip_unused_slow_modules()
 
 
 import pytest  # noqa: E402
@@ -27,19 +29,34 @@ def toy_course(tmp_path):
 
 @pytest.fixture(scope="session")
 def empty_gradebook(tmp_path_factory):
-    """An empty nbgrader gradebook file, made once: making one runs `alembic`, which takes seconds."""
+    """An empty nbgrader gradebook file, made once: making one runs `alembic`, which takes seconds.
+
+    Under pytest-xdist (`make test`) the workers share one: the first makes it, the others
+    wait on a lock in the run's temporary folder, which they all share.
+    """
+    import fcntl
+
     from nbgrader.api import Gradebook
 
     from cnnviz.nbrun import nbgrader_env
 
-    path = tmp_path_factory.mktemp("empty-gradebook") / "gradebook.db"
-    saved = os.environ["PATH"]
-    os.environ["PATH"] = nbgrader_env()["PATH"]  # nbgrader runs `alembic` from PATH: this environment's
-    try:
-        with Gradebook(f"sqlite:///{path}"):
-            pass
-    finally:
-        os.environ["PATH"] = saved
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the run's folder; each worker's own is a folder inside it
+    path = shared / "empty-gradebook.db"
+    with open(shared / "empty-gradebook.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not path.exists():
+            making = path.with_suffix(".part")
+            making.unlink(missing_ok=True)  # left by a worker that died making it
+            saved = os.environ["PATH"]
+            os.environ["PATH"] = nbgrader_env()["PATH"]  # nbgrader runs `alembic` from PATH: this environment's
+            try:
+                with Gradebook(f"sqlite:///{making}"):
+                    pass
+            finally:
+                os.environ["PATH"] = saved
+            making.rename(path)
     return path
 
 

@@ -251,6 +251,8 @@ def test_a_grading_process_leads_its_own_session_holds_the_lock_and_dies_with_it
     worker_code = textwrap.dedent(f"""
         import sys
         from pathlib import Path
+        from cnnviz import settings
+        settings.skip_unused_slow_modules()  # as `python -m cnnviz` does: a quicker start
         from cnnviz import classgrade, nbrun
         with classgrade.student_lock(Path({str(tmp_path)!r}), "ana", None) as fd:
             nbrun.run(["-c", "import time; time.sleep(60)"], {str(tmp_path)!r}, None, fd,

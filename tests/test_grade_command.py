@@ -95,7 +95,8 @@ _PROBE = """
 import json, sys
 from cnnviz.cli import main
 status = main(["grade", sys.argv[1]])
-heavy = sorted(name for name in ("tensorflow", "keras", "nbgrader", "nbformat", "nbclient") if name in sys.modules)
+heavy = sorted(name for name in ("tensorflow", "keras", "nbgrader", "nbformat", "nbclient", "rfc3987_syntax")
+               if sys.modules.get(name) is not None)
 print(json.dumps({"status": status, "heavy": heavy}))
 """
 
@@ -108,7 +109,8 @@ print(json.dumps({"status": status, "heavy": heavy}))
 ])
 def test_unusable_input_is_rejected_before_any_slow_import(tmp_path, make_input, allowed):
     # Importing nbgrader costs about 1.6 s and TensorFlow about 4 s; a file that is not
-    # there or not a notebook needs neither (a missing or empty one not even nbformat).
+    # there or not a notebook needs neither (a missing or empty one not even nbformat), nor
+    # the RFC 3987 grammar that jsonschema would compile under nbformat (1 to 4 s).
     path = make_input(tmp_path)
 
     result = subprocess.run([sys.executable, "-c", _PROBE, str(path)], cwd=tmp_path, env=nbrun.nbgrader_env(),

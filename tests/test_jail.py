@@ -270,10 +270,16 @@ def run_jailed(code, limits):
 @pytest.mark.skipif(not _cgroup_has("memory"), reason="needs a writable memory cgroup (root, v1 or v2)")
 def test_the_memory_cap_holds_for_the_whole_process_tree():
     # Three children of 100 MiB each under a 128 MiB cap: each alone would fit, together they cannot.
+    # Each holds its memory until all three have either said so or died (end of its output).
     code = ("import subprocess, sys\n"
             "hog = (\"open('/proc/self/oom_score_adj', 'w').write('1000')\\n\"\n"
-            "       'b = bytearray(100 * 2 ** 20)\\nimport time\\ntime.sleep(5)')\n"
-            "children = [subprocess.Popen([sys.executable, '-c', hog]) for _ in range(3)]\n"
+            "       'import sys\\nb = bytearray(100 * 2 ** 20)\\nprint(\"held\", flush=True)\\nsys.stdin.read()')\n"
+            "children = [subprocess.Popen([sys.executable, '-c', hog], stdin=subprocess.PIPE,\n"
+            "                             stdout=subprocess.PIPE) for _ in range(3)]\n"
+            "for child in children:\n"
+            "    child.stdout.readline()\n"
+            "for child in children:\n"
+            "    child.stdin.close()\n"
             "print([child.wait() for child in children])")
     printed, _ = run_jailed(code, jail.Limits(memory_mb=128, home_mb=16, tmp_mb=16))
     # The children ask to be the OOM killer's first choice, so the parent lives to report.
