@@ -598,11 +598,15 @@ def _maps_hidden(name: str, conv_number: int, acti_name: str):
     def hidden(found, refs, earlier):
         batch, own = _own_batch(found)
         # Error carried forward: the output of the layer the student's own model ends at
-        # (known from its output on the probe), on the student's own batch.
+        # (known from its output on the probe), on the student's own batch. A model that is
+        # not built on `model`'s layers gives maps no one can recompute: judged against the
+        # right layer, a failure then names the model's step, not the maps.
         stage = acti_stage(found.get(acti_name, Missing()), refs)
-        stage = refs.conv_index(conv_number) if stage is None else stage
+        own_stage = stage is not None
+        stage = stage if own_stage else refs.conv_index(conv_number)
         expected = refs.stage_outputs(batch if own else refs.sample_batch())[stage]
-        with _judged_on(own, "sample_batch", "test_sample_batch"):
+        with _judged_on(own_stage, acti_name, f"test_{acti_name}"), \
+                _judged_on(own, "sample_batch", "test_sample_batch"):
             checks.assert_array_close(
                 found[name], expected, name,
                 f"`{acti_name}` 모델에 `sample_batch` 배열을 넣어 얻은 출력인지 확인하세요.",

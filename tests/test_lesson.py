@@ -260,6 +260,20 @@ def test_maps_of_another_batch_than_the_students_own_fail(solution, refs):
     assert failed(verdicts) == ["test_sample_batch", "test_feature_maps_1", "test_feature_maps_2"]
 
 
+def test_maps_of_a_model_not_built_on_models_layers_name_that_models_step(solution, refs):
+    keras = pytest.importorskip("keras")
+    inputs = keras.Input(shape=(28, 28, 1))
+    fresh = keras.Model(inputs, keras.layers.Conv2D(32, 3, activation="relu", padding="same")(inputs))
+    maps_1 = run(fresh, solution["sample_batch"])
+    student = {**solution, "conv_acti": fresh, "feature_maps_1": maps_1, "feature_fig_1": map_grid(maps_1, 4, 8)}
+    verdicts = grade_all(student, refs)
+    # The maps are that model's output, which no one can recompute: the maps step names conv_acti's step.
+    assert failed(verdicts) == ["test_conv_acti", "test_feature_maps_1"], {g: v.message for g, v in verdicts.items()}
+    korean, english = bilingual(verdicts["test_feature_maps_1"].message)
+    assert "conv_acti" in english and lesson.STEPS["test_conv_acti"].title_en in english, english
+    assert lesson.STEPS["test_conv_acti"].title_ko in korean, korean
+
+
 def test_the_third_layer_as_conv_costs_only_the_first_conv_step(solution, refs):
     conv = solution["model"].layers[2]
     weights = conv.weights[0].numpy()
