@@ -29,16 +29,18 @@ def toy_course(tmp_path):
 
 @pytest.fixture(scope="session")
 def empty_gradebook(tmp_path_factory):
-    """An empty nbgrader gradebook file, made once: making one runs `alembic`, which takes seconds.
+    """An empty nbgrader gradebook file, made once.
 
-    Under pytest-xdist (`make test`) the workers share one: the first makes it, the others
-    wait on a lock in the run's temporary folder, which they all share.
+    nbgrader stamps a new gradebook with its newest migration, which it asks a separate
+    `alembic heads` process for (about 6 s of CPU: it imports all of nbgrader again); here
+    alembic reads the same migration scripts in this process. The slow tests' courses make
+    their gradebooks the real way. Under pytest-xdist (`make test`) the workers share one
+    file: the first makes it, the others wait on a lock in the run's folder, which they share.
     """
     import fcntl
 
-    from nbgrader.api import Gradebook
-
-    from cnnviz.nbrun import nbgrader_env
+    from alembic.script import ScriptDirectory
+    from nbgrader import api, dbutil
 
     shared = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
@@ -49,13 +51,11 @@ def empty_gradebook(tmp_path_factory):
         if not path.exists():
             making = path.with_suffix(".part")
             making.unlink(missing_ok=True)  # left by a worker that died making it
-            saved = os.environ["PATH"]
-            os.environ["PATH"] = nbgrader_env()["PATH"]  # nbgrader runs `alembic` from PATH: this environment's
-            try:
-                with Gradebook(f"sqlite:///{making}"):
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(api, "get_alembic_version",
+                              lambda: ScriptDirectory(dbutil.ALEMBIC_DIR).get_current_head())
+                with api.Gradebook(f"sqlite:///{making}"):
                     pass
-            finally:
-                os.environ["PATH"] = saved
             making.rename(path)
     return path
 
