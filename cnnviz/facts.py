@@ -116,6 +116,7 @@ class Layer:
     padding: str | None = None
     units: int | None = None
     weights: list[np.ndarray] = field(default_factory=list)
+    weights_digest: str = ""  # see weights_digest(); a model's layers carry it instead of their weights
 
 
 @dataclass
@@ -324,10 +325,12 @@ def layer_facts(layer, with_weights: bool = True) -> Layer:
             return int(value)
         return None if value is None else _text(value)
 
-    weights = []
-    if with_weights and layer.built:
-        weights = [_numbers(w) for w in layer.weights[:MAX_ITEMS]]
-        weights = [w if w is not None else np.zeros(0) for w in weights]
+    weights, digest = [], ""
+    if layer.built:
+        values = [_numbers(w) for w in layer.weights[:MAX_ITEMS]]
+        values = [w if w is not None else np.zeros(0) for w in values]
+        digest = weights_digest(values) if values else ""
+        weights = values if with_weights else []
     padding = getattr(layer, "padding", None)
     return Layer(
         class_name=_type_name(layer),
@@ -339,6 +342,7 @@ def layer_facts(layer, with_weights: bool = True) -> Layer:
         padding=None if padding is None else _text(padding),
         units=setting("units"),
         weights=weights,
+        weights_digest=digest,
     )
 
 

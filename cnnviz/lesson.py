@@ -168,9 +168,26 @@ def _load_model_hidden(found, refs, earlier):
 _step("test_load_model", "모델 불러오기", "loading the model", "model")((_load_model_visible, _load_model_hidden))
 
 
+_NOT_FIRST_CONV = (
+    "`conv` 층이 `model` 모델의 첫 번째 합성곱 층이 아닙니다. `model.layers`의 몇 번째 층을 골랐는지 확인하세요.",
+    "conv is not the first convolution layer of model. Check which element of model.layers you picked.",
+)
+
+
+def _layer_digests(model: Fact) -> list[tuple[bool, str]]:
+    """``(is Conv2D, weights digest)`` of each built layer of the notebook's ``model``, if it is a model."""
+    if not isinstance(model, Model):
+        return []
+    return [(layer.is_conv2d, layer.weights_digest) for layer in model.layers if layer.weights_digest]
+
+
 def _first_conv_visible(found):
     checks.require(found, "conv", "kernel_shape", "bias_shape")
-    checks.conv2d(found["conv"], "conv")
+    layer = checks.conv2d(found["conv"], "conv")
+    # Which layer of the student's own `model` it is: the instructions name it, no value is shown.
+    first = next((digest for is_conv, digest in _layer_digests(found.get("model")) if is_conv), None)
+    if first is not None and layer.weights_digest:
+        checks.check(layer.weights_digest == first, *_NOT_FIRST_CONV)
     checks.assert_rank(found["kernel_shape"], 4, "kernel_shape")
     checks.assert_rank(found["bias_shape"], 1, "bias_shape")
 
@@ -180,8 +197,7 @@ def _first_conv_hidden(found, refs, earlier):
     checks.check(
         kernel.shape == refs.kernel.shape and bool(np.allclose(kernel, refs.kernel, atol=1e-6))
         and bias.shape == refs.bias.shape and bool(np.allclose(bias, refs.bias, atol=1e-6)),
-        "`conv` 층이 `model` 모델의 첫 번째 합성곱 층이 아닙니다. `model.layers`의 몇 번째 층을 골랐는지 확인하세요.",
-        "conv is not the first convolution layer of model. Check which element of model.layers you picked.",
+        *_NOT_FIRST_CONV,
     )
     hint = ("`conv.weights`의 어느 가중치에서 `.shape`를 가져왔는지 확인하세요.",
             "Check which of conv.weights you take the .shape of.")
@@ -189,7 +205,8 @@ def _first_conv_hidden(found, refs, earlier):
     checks.assert_shape(found["bias_shape"], refs.bias.shape, "bias_shape", *hint)
 
 
-_step("test_first_conv", "첫 번째 합성곱 층", "the first convolution layer", "conv", "kernel_shape", "bias_shape")(
+_step("test_first_conv", "첫 번째 합성곱 층", "the first convolution layer", "conv", "kernel_shape", "bias_shape",
+      "model")(
     (_first_conv_visible, _first_conv_hidden))
 
 
@@ -308,12 +325,21 @@ _step("test_kernel_grid", "커널 그림", "the kernel grid", "kernel_fig", "con
 # --------------------------------------------------------------------------- section 2: an untrained layer
 
 
+_TRAINED_WEIGHTS = (
+    "`no_training_conv` 층의 가중치가 훈련된 모델의 가중치와 같습니다. 새로 만든 층을 쓰세요.",
+    "the weights of no_training_conv are the trained model's: use the newly made layer.",
+)
+
+
 def _untrained_visible(found):
     checks.require(found, "no_training_conv", "no_training_weights")
     layer = checks.conv2d(found["no_training_conv"], "no_training_conv")
     # The settings the instructions give: naming a wrong one reveals nothing the student computes.
     checks.assert_conv_settings(layer, "no_training_conv", filters=32, kernel_size=(3, 3), activation="relu",
                                 padding="same")
+    if layer.weights_digest:
+        checks.check(layer.weights_digest not in {digest for _, digest in _layer_digests(found.get("model"))},
+                     *_TRAINED_WEIGHTS)
     checks.assert_numpy(found["no_training_weights"], "no_training_weights")
     checks.assert_array_close(
         found["no_training_weights"], layer.weights[0], "no_training_weights",
@@ -330,15 +356,11 @@ def _untrained_hidden(found, refs, earlier):
         "the kernel of no_training_conv is not shaped like the trained first layer's: check the input shape "
         "and the number of filters.",
     )
-    checks.check(
-        not np.allclose(kernel, refs.kernel),
-        "`no_training_conv` 층의 가중치가 훈련된 모델의 가중치와 같습니다. 새로 만든 층을 쓰세요.",
-        "the weights of no_training_conv are the trained model's: use the newly made layer.",
-    )
+    checks.check(not np.allclose(kernel, refs.kernel), *_TRAINED_WEIGHTS)
     checks.assert_glorot_uniform(kernel, "no_training_conv")
 
 
-_step("test_untrained", "훈련하지 않은 층", "the untrained layer", "no_training_conv", "no_training_weights")(
+_step("test_untrained", "훈련하지 않은 층", "the untrained layer", "no_training_conv", "no_training_weights", "model")(
     (_untrained_visible, _untrained_hidden))
 
 _UNTRAINED_SOURCES = ("no_training_weights", "no_training_conv")

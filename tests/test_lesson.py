@@ -228,11 +228,22 @@ def test_a_typical_mistake_fails_each_step_naming_its_variable(solution, refs, m
 @pytest.mark.parametrize("grade_id", ["test_first_conv", "test_conv_weights", "test_kernel_grid",
                                       "test_dense_model", "test_conv_acti", "test_sample", "test_sample_batch",
                                       "test_feature_maps_1", "test_feature_grid_1", "test_conv2_acti",
-                                      "test_feature_grid_2", "test_untrained_grid"])
+                                      "test_feature_grid_2", "test_untrained_grid", "test_untrained"])
 def test_validate_in_the_kernel_already_names_these_mistakes(solution, mistakes, grade_id):
     changes, name = mistakes[grade_id]
     with pytest.raises(AssertionError, match=rf"\b{name}\b"):
         lesson.check(grade_id, {**solution, **changes})
+
+
+def test_validate_names_a_conv_that_is_not_models_first_conv_layer(solution):
+    keras = solution["keras"]
+    model = solution["model"]
+    clone = keras.models.clone_model(model)  # same layers, new random weights
+    for conv in (model.layers[2], clone.layers[0]):
+        with pytest.raises(AssertionError, match="conv is not the first convolution layer of model"):
+            lesson.check("test_first_conv", {**solution, "conv": conv})
+    clone.set_weights(model.get_weights())  # the same weights: as right as model.layers[0]
+    lesson.check("test_first_conv", {**solution, "conv": clone.layers[0]})
 
 
 def test_a_missing_variable_fails_with_the_require_message(solution, refs):
