@@ -166,6 +166,17 @@ def assignments_tab(page, the_hub, user: str):
     return tab
 
 
+def assignment_row(tab, listing: str):
+    """The assignment's row in one of the Assignments tab's lists ("released", "fetched", "submitted")."""
+    return tab.locator(f"#{listing}_assignments_list .list_item:not(.nested_list_item)", has_text=ASSIGNMENT).first
+
+
+def press(tab, listing: str, button: str, then: str) -> None:
+    """Press ``button`` on the assignment's row of ``listing``; wait until it shows in the list ``then``."""
+    assignment_row(tab, listing).locator("button", has_text=button).click()
+    assignment_row(tab, then).wait_for()
+
+
 # --------------------------------------------------------------------------- 1. release
 
 def test_students_see_no_course_internals(the_hub, pages):
@@ -220,9 +231,7 @@ def _fill_answers(page, panel, nb, answers: dict[str, str]) -> None:
 def test_student_fetches_completes_validates_and_submits(the_hub, pages, student):
     page = pages(student)
     tab = assignments_tab(page, the_hub, student)
-    released = tab.locator("#released_assignments_list .list_item:not(.nested_list_item)", has_text=ASSIGNMENT).first
-    released.locator("button", has_text="Fetch").click()
-    tab.locator("#fetched_assignments_list .list_item:not(.nested_list_item)", has_text=ASSIGNMENT).first.wait_for()
+    press(tab, "released", "Fetch", then="fetched")
     shot(page, f"03-{student}-fetched")
     fetched = Path("/home") / student / ASSIGNMENT / NOTEBOOK
     assert fetched.is_file()
@@ -280,9 +289,7 @@ def test_student_fetches_completes_validates_and_submits(the_hub, pages, student
     message.wait_for(state="detached")
 
     tab = assignments_tab(page, the_hub, student)
-    fetched_item = tab.locator("#fetched_assignments_list .list_item:not(.nested_list_item)", has_text=ASSIGNMENT).first
-    fetched_item.locator("button", has_text="Submit").click()
-    tab.locator("#submitted_assignments_list .list_item:not(.nested_list_item)", has_text=ASSIGNMENT).first.wait_for()
+    press(tab, "fetched", "Submit", then="submitted")
     shot(page, f"07-{student}-submitted")
     inbound = hub.EXCHANGE / hub.COURSE_ID / "inbound"
     assert any(p.name.startswith(f"{student}+{ASSIGNMENT}+") for p in inbound.iterdir()), \
@@ -344,8 +351,7 @@ def test_instructor_releases_feedback_and_exports_grades_from_a_terminal(the_hub
 def test_student_fetches_and_reads_feedback(the_hub, pages, student):
     page = pages(student)
     tab = assignments_tab(page, the_hub, student)
-    submitted = tab.locator("#submitted_assignments_list .list_item:not(.nested_list_item)", has_text=ASSIGNMENT).first
-    submitted.locator("button", has_text="Fetch Feedback").click()
+    assignment_row(tab, "submitted").locator("button", has_text="Fetch Feedback").click()
     tab.locator("#submitted_assignments_list", has_text="view feedback").wait_for()
     shot(page, f"14-{student}-feedback-fetched")
     found = sorted((Path("/home") / student / ASSIGNMENT / "feedback").glob(f"*/{ASSIGNMENT}.html"))
