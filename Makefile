@@ -12,7 +12,7 @@ STAMP  := $(VENV)/.installed
 
 help:
 	@echo "make demo       run the instructor's loop on the course (prepare data, check the checkpoint, ...)"
-	@echo "make test       run the fast tests (a few minutes)"
+	@echo "make test       run the fast tests (under a minute on 2 cores)"
 	@echo "make test-slow  run the slow end-to-end tests (notebook runs, nbgrader pipeline, accuracy)"
 	@echo "make lab        JupyterLab with nbgrader's extensions, for students and instructors"
 	@echo "make train      retrain source/cnn_visualization/best-cnn-model.keras (~3 min on 2 cores)"
@@ -71,9 +71,12 @@ demo: checkpoint
 	@echo "==> the instructor's loop on a demo class, in its own scratch course under demo/"
 	$(PY) -m cnnviz demo
 
+# Two pytest-xdist workers, one per core, each given whole test files (--dist loadfile), so that
+# a module's expensive fixtures (the lesson's solution run, the checkpoint) are made once. The
+# slow suites below stay serial: each of their tests already keeps both cores busy.
 test: data
 	@echo "==> fast tests"
-	$(PY) -m pytest -m "not slow"
+	$(PY) -m pytest -m "not slow" -n 2 --dist loadfile
 
 test-slow: data
 	@echo "==> slow end-to-end tests"
