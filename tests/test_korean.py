@@ -229,22 +229,23 @@ JUNK = [Missing(), Value(type_name="str"), Value(type_name="tuple", shape=(None,
               output_shapes=[(None, 26, 26, 8)], probe_output=np.zeros((1, 26, 26, 8)))]
 
 
-def test_korean_of_every_step_failing_on_wrong_kinds_of_values(refs):
-    texts = []
-    for grade_id, step in lesson.STEPS.items():
-        for junk in JUNK:
-            verdict = lesson.grade(grade_id, {name: junk for name in step.names}, refs, {})
-            assert not verdict.passed
-            texts.append((grade_id, verdict.message))
+@pytest.fixture(scope="module")
+def junk_verdicts(refs) -> list[tuple[str, lesson.Verdict]]:
+    """Every step graded with each wrong kind of value in all of its variables."""
+    return [(grade_id, lesson.grade(grade_id, {name: junk for name in step.names}, refs, {}))
+            for grade_id, step in lesson.STEPS.items() for junk in JUNK]
+
+
+def test_korean_of_every_step_failing_on_wrong_kinds_of_values(junk_verdicts):
+    assert all(not verdict.passed for _, verdict in junk_verdicts)
+    texts = [(grade_id, verdict.message) for grade_id, verdict in junk_verdicts]
     assert len({text for _, text in texts}) > 10
     assert report(texts) == ""
 
 
-def test_every_message_fits_one_screen_of_the_validate_dialog(refs):
+def test_every_message_fits_one_screen_of_the_validate_dialog(junk_verdicts):
     """Validate shows a message in a box that never wraps: the message's own lines must fit it."""
-    texts = [message for _, message in _triggered()]
-    for grade_id, step in lesson.STEPS.items():
-        texts += [lesson.grade(grade_id, {name: junk for name in step.names}, refs, {}).message for junk in JUNK]
+    texts = [message for _, message in _triggered()] + [verdict.message for _, verdict in junk_verdicts]
     too_long = []
     for text in texts:
         lines = checks.screen_lines(text, prefix="AssertionError: ")

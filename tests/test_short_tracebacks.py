@@ -1,10 +1,13 @@
 """ShortTracebacks (cnnviz/nbgrader_plugins.py) on an in-memory notebook."""
 
+import re
+
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 from cnnviz.checks import SCREEN_COLUMNS, screen_columns
 from cnnviz.nbgrader_plugins import ShortTracebacks
 
+HANGUL = re.compile("[\uac00-\ud7a3]")
 HIDDEN_LINE = "assert np.allclose(conv_weights, expected)  # a hidden test's code"
 
 
@@ -34,8 +37,8 @@ def test_an_error_becomes_its_name_and_message_without_the_lines_it_quotes():
     assert len(error.traceback) >= 4, error.traceback
     assert all(screen_columns(line) <= SCREEN_COLUMNS for line in error.traceback), error.traceback
     english_from = next(i for i, line in enumerate(error.traceback) if line.startswith("[the first"))
-    assert all(ord(max(line)) > 0xAC00 for line in error.traceback[:english_from])
-    assert not any(ord(max(line)) > 0xAC00 for line in error.traceback[english_from:])
+    assert all(HANGUL.search(line) for line in error.traceback[:english_from])
+    assert not any(HANGUL.search(line) for line in error.traceback[english_from:])
 
 
 def test_other_outputs_and_cells_without_errors_are_left_as_they_are():
