@@ -8,26 +8,42 @@ STAMP  := $(VENV)/.installed
 # Environment defaults (TensorFlow's log level, matplotlib's backend) come from
 # cnnviz/settings.py: `python -m cnnviz` and the tests' conftest.py apply them.
 
-.PHONY: help install data checkpoint train release update-assignment lab demo test test-slow test-hostile-user test-e2e test-all info hub hub-stop student-package test-hub
+.PHONY: help install lock data checkpoint train release update-assignment lab demo test test-slow test-hostile-user test-e2e test-all info hub hub-stop student-package test-hub
 
 help:
 	@echo "make demo       run the instructor's loop on the course (prepare data, check the checkpoint, ...)"
 	@echo "make test       run the fast tests (under a minute on 2 cores)"
 	@echo "make test-slow  run the slow end-to-end tests (notebook runs, nbgrader pipeline, accuracy)"
 	@echo "make lab        JupyterLab with nbgrader's extensions, for students and instructors"
+	@echo "make lock       requirements.lock again from pyproject.toml's pins (uv $(UV_VERSION))"
 	@echo "make train      retrain source/cnn_visualization/best-cnn-model.keras (~3 min on 2 cores)"
 
-$(STAMP): pyproject.toml
-	@echo "==> creating $(VENV) and installing the pinned packages (first run only; a few minutes)"
+# Everything is installed from requirements.lock (every package, transitive ones included, with
+# hashes); pyproject.toml's direct pins are its human-readable source: `make lock` after editing them.
+$(STAMP): pyproject.toml requirements.lock
+	@$(PYTHON) cnnviz/supported_python.py || exit 2
+	@test ! -x $(PY) || $(PY) cnnviz/supported_python.py || exit 2
+	@echo "==> creating $(VENV) and installing requirements.lock (first run only; a few minutes)"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --progress-bar on --upgrade pip
-	@# The hub extra (JupyterHub, pinned) too: `make hub` and CI's `make test-hub` then install nothing.
-	$(PY) -m pip install --progress-bar on -e '.[test,hub]'
+	@# The hub extra (JupyterHub) and the test extra are in the lock too: `make hub` and CI install nothing more.
+	$(PY) -m pip install --progress-bar on --require-hashes --no-deps -r requirements.lock
+	@# The course itself, built by the lock's setuptools (no unpinned build environment).
+	$(PY) -m pip install --no-deps --no-build-isolation -e .
+	$(PY) -m pip check
 	@# TensorFlow's C++ start-up lines (absl, oneDNN, CUDA probing) bypass Python and its
 	@# log levels; without this ipykernel copies them into every notebook's outputs.
 	@mkdir -p $(VENV)/etc/ipython
 	@echo "c.IPKernelApp.capture_fd_output = False" > $(VENV)/etc/ipython/ipython_kernel_config.py
 	@touch $(STAMP)
+
+# requirements.lock again from pyproject.toml's pins, with uv (pinned here; installed into build/uv).
+UV_VERSION := 0.13.9
+UV := build/uv/bin/uv
+lock:
+	@test -x $(UV) && $(UV) --version | grep -q " $(UV_VERSION)" || { rm -rf build/uv; $(PYTHON) -m venv build/uv && build/uv/bin/pip install -q uv==$(UV_VERSION); }
+	$(UV) pip compile pyproject.toml --extra test --extra hub --generate-hashes --python-version 3.11 \
+		--python-platform x86_64-manylinux_2_28 --no-header -o requirements.lock
+	@echo "==> requirements.lock written from pyproject.toml; the next make installs it into $(VENV)"
 
 install: $(STAMP)
 
@@ -93,8 +109,6 @@ test-e2e: data
 # A JupyterHub for the class on 127.0.0.1 (cnnviz/hub.py): accounts, exchange, students'
 # environment, the instructor's course. As root; idempotent; `make hub-stop` stops it.
 hub: data
-	@$(PY) -c "import jupyterhub" 2>/dev/null || { echo "==> installing JupyterHub (pinned in pyproject.toml)"; \
-		$(PY) -m pip install -q -e '.[hub]'; }
 	@echo "==> JupyterHub for the course on 127.0.0.1"
 	$(PY) -m cnnviz hub start
 

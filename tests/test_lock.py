@@ -1,0 +1,111 @@
+"""requirements.lock against pyproject.toml's direct pins, and the installed environment against the lock.
+
+No network: the lock is read as text. When a pin in pyproject.toml changes,
+`make lock` writes the lock again; these tests fail until it has.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import tomllib
+from importlib import metadata
+from pathlib import Path
+
+from cnnviz import COURSE_ROOT, supported_python
+
+LOCK = COURSE_ROOT / "requirements.lock"
+# "name==version \" at the start of a line; hashes and "# via" lines follow it.
+_ENTRY = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)", re.M)
+
+
+def normalized(name: str) -> str:
+    """A distribution's name as PEP 503 compares it."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def lock_entries(text: str) -> dict[str, str]:
+    return {normalized(name): version for name, version in _ENTRY.findall(text)}
+
+
+def direct_pins(pyproject: dict) -> dict[str, str]:
+    """pyproject.toml's dependencies and the test and hub extras, as {name: version}."""
+    project = pyproject["project"]
+    requirements = list(project["dependencies"])
+    for extra in ("test", "hub"):
+        requirements += project["optional-dependencies"][extra]
+    pins = {}
+    for requirement in requirements:
+        match = re.fullmatch(r"([A-Za-z0-9._-]+)(?:\[[^\]]*\])?==([^\s;]+)", requirement.strip())
+        assert match, f"pyproject.toml: {requirement!r} is not pinned as name==version"
+        pins[normalized(match[1])] = match[2]
+    return pins
+
+
+def stale_pins(pins: dict[str, str], entries: dict[str, str]) -> list[str]:
+    return [f"{name}=={version} (lock: {entries.get(name, 'missing')})"
+            for name, version in sorted(pins.items()) if entries.get(name) != version]
+
+
+def test_the_lock_holds_every_direct_pin_of_pyproject():
+    pins = direct_pins(tomllib.loads((COURSE_ROOT / "pyproject.toml").read_text()))
+    stale = stale_pins(pins, lock_entries(LOCK.read_text()))
+    assert not stale, f"requirements.lock is stale against pyproject.toml: {', '.join(stale)}; run `make lock`"
+
+
+def test_a_changed_pin_is_caught():
+    text = LOCK.read_text()
+    pins = direct_pins(tomllib.loads((COURSE_ROOT / "pyproject.toml").read_text()))
+    bumped = dict(pins, keras="99.0.0")
+    assert stale_pins(bumped, lock_entries(text)) == ["keras==99.0.0 (lock: %s)" % pins["keras"]]
+    assert stale_pins(dict(pins, **{"not-in-lock": "1.0"}), lock_entries(text)) == ["not-in-lock==1.0 (lock: missing)"]
+
+
+def test_every_locked_package_has_hashes():
+    blocks = re.split(r"\n(?=[A-Za-z0-9])", LOCK.read_text().strip())
+    unhashed = [block.split()[0] for block in blocks if "--hash=sha256:" not in block]
+    assert not unhashed, f"requirements.lock entries without hashes: {unhashed}; run `make lock`"
+    assert len(blocks) == len(lock_entries(LOCK.read_text())) > 100  # transitive packages too
+
+
+def test_the_installed_environment_is_the_lock():
+    """What runs the tests (and what `make hub` links into the users' environment) is exactly the lock."""
+    entries = lock_entries(LOCK.read_text())
+    installed = {normalized(d.metadata["Name"]): d.version for d in metadata.distributions()}
+    wrong = [f"{name} {installed.get(name, 'missing')} (lock: {version})"
+             for name, version in sorted(entries.items()) if installed.get(name) != version]
+    assert not wrong, f"{sys.prefix} differs from requirements.lock: {', '.join(wrong)}; run `make install`"
+
+
+def test_pip_check_is_clean():
+    result = subprocess.run([sys.executable, "-m", "pip", "check"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_supported_python_is_pyprojects():
+    requires = tomllib.loads((COURSE_ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
+    major, minor = supported_python.SUPPORTED
+    assert requires == f">={major}.{minor},<{major}.{minor + 1}", requires
+
+
+def test_make_refuses_another_python_in_one_line(tmp_path):
+    """`make` with an unsupported interpreter stops before creating .venv, with one line naming it and the fix."""
+    fake = tmp_path / "python3"
+    fake.write_text(f"#!/bin/sh\nexec {sys.executable} -c '"
+                    "import sys, runpy; sys.version_info = (3, 13, 1, \"final\", 0); "
+                    "sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name=\"__main__\")' \"$@\"\n")
+    fake.chmod(0o755)
+    result = subprocess.run(["make", "--no-print-directory", "-C", str(COURSE_ROOT), "install", f"PYTHON={fake}",
+                             f"VENV={tmp_path / 'venv'}"], capture_output=True, text=True)
+    assert result.returncode != 0
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1 and "3.13.1 found" in lines[0] and "make PYTHON=python3.11" in lines[0], result.stdout
+    assert not (tmp_path / "venv").exists()
+
+
+def test_the_refusal_names_the_version_and_the_fix():
+    assert supported_python.problem((3, 11, 2), "CPython") is None
+    line = supported_python.problem((3, 12, 1), "CPython")
+    assert "3.12.1 found" in line and "python3.11" in line and "\n" not in line
+    assert "PyPy 3.11.0 found" in supported_python.problem((3, 11, 0), "PyPy")
