@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import pwd
 import secrets
 import shutil
@@ -54,20 +55,21 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import ASSIGNMENT, COURSE_ROOT, CourseError, settings
+from . import ASSIGNMENT, COURSE_ROOT, CourseError, lock, settings
 
 HUB_DIR = COURSE_ROOT / "hub"
 STATE = HUB_DIR / "state"
 CONFIG_FILE = HUB_DIR / "jupyterhub_config.py"
 SYSTEM = Path(os.environ.get("CNNVIZ_HUB_SYSTEM", "/srv/cnnviz-hub"))
 ENV = SYSTEM / "env"
+PYTHON_COPY = SYSTEM / "python"  # the course venv's interpreter, for every user (course_python)
 KERAS_HOME = SYSTEM / "keras"
 STUDENT_CONFIG = SYSTEM / "student-config"
 EXCHANGE = Path(os.environ.get("CNNVIZ_HUB_EXCHANGE", "/srv/nbgrader/exchange"))
 COURSE_ID = settings.COURSE_ID
 INSTRUCTOR = "instructor"
 COURSE_DIR_NAME = "course"
-ENV_RECIPE = 2  # bump when ensure_environment changes: the next `make hub` rebuilds the environment
+ENV_RECIPE = 3  # bump when ensure_environment changes: the next `make hub` rebuilds the environment
 PROXY_PACKAGE = "configurable-http-proxy@5.3.0"
 ACCOUNTS = STATE / "accounts.json"
 PID_FILE = STATE / "jupyterhub.pid"
@@ -136,15 +138,104 @@ def _readable_by_all(path: Path) -> bool:
     return all(os.stat(parent).st_mode & 0o001 for parent in path.parents)
 
 
-def _system_python() -> Path:
-    """A Python of the course venv's version that every user may run (the venv's own may live under /root)."""
-    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
-    candidates = [Path(sys._base_executable), Path("/usr/bin") / version, Path("/usr/local/bin") / version]
-    for candidate in candidates:
-        if candidate.is_file() and _readable_by_all(candidate):
-            return candidate.resolve()
-    raise CourseError(f"no {version} that every user may run (tried {', '.join(map(str, candidates))}); "
-                      f"install it with `apt-get install {version}`")
+def course_python() -> Path:
+    """The very interpreter of the course's ``.venv``, where every user may run it.
+
+    Used in place when every user can read it (a Debian Python under /usr); else
+    (pyenv's under /root, 0700) its installation, without its own site-packages, is
+    copied to ``/srv/cnnviz-hub/python`` (``ensure_interpreter``). Never another
+    build of the same version: the lock is proven on this one (the issue's
+    soupsieve ran on 3.11.7 and failed on Debian's 3.11.2).
+    """
+    executable = Path(sys._base_executable).resolve()
+    stdlib = Path(sys.base_prefix) / "lib" / _version() / "os.py"
+    if _readable_by_all(executable) and _readable_by_all(stdlib):
+        return executable
+    return PYTHON_COPY / "bin" / _version()
+
+
+def _version() -> str:
+    return f"python{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def _interpreter_identity() -> str:
+    """What the users' interpreter is a copy of: its installation and its exact build."""
+    return f"{sys.base_prefix} {sys.version} {sys.implementation.cache_tag}"
+
+
+def _patch_runpath(binary: Path, old_prefix: Path) -> None:
+    """Point the copied python's RUNPATH at its own lib/ (``$ORIGIN/../lib``), not the unreadable original.
+
+    Without this a non-root user's python, denied /root/.pyenv/.../lib, would load
+    another libpython of the same soname (Debian's 3.11.2 in /usr/lib): the same
+    mismatch again, silently. The new path is shorter, so it replaces the old one
+    in place, padded with NUL bytes (what patchelf does for a shorter path).
+    """
+    old = str(old_prefix / "lib").encode() + b"\0"
+    new = b"$ORIGIN/../lib"
+    data = binary.read_bytes()
+    if data.count(old) == 0:
+        return  # no RUNPATH into its own prefix (a static build): nothing to point elsewhere
+    if data.count(old) != 1 or len(new) >= len(old):
+        raise CourseError(f"cannot relocate {binary}: its library path {old_prefix / 'lib'} appears "
+                          f"{data.count(old)} times; install a Python every user may run (apt-get install {_version()})")
+    binary.write_bytes(data.replace(old, new + b"\0" * (len(old) - len(new))))
+
+
+def ensure_interpreter() -> Path:
+    """The users' interpreter: ``course_python()``, copied and checked first when it must be."""
+    python = course_python()
+    if python.parent.parent != PYTHON_COPY:
+        return python
+    stamp = PYTHON_COPY / ".cnnviz-python"
+    if stamp.is_file() and stamp.read_text() == _interpreter_identity() and python.is_file():
+        return python
+    base = Path(sys.base_prefix)
+    print(f"[hub] copying the course's Python ({platform.python_version()}, {base}) to {PYTHON_COPY}, "
+          "without its site-packages, for every user", flush=True)
+    if PYTHON_COPY.exists():
+        shutil.rmtree(PYTHON_COPY)
+    (PYTHON_COPY / "bin").mkdir(parents=True)
+    shutil.copy2(Path(sys._base_executable).resolve(), python)  # a real copy: it is patched below
+    _patch_runpath(python, base)
+    for name in ("python3", "python"):
+        (PYTHON_COPY / "bin" / name).symlink_to(python.name)
+    (PYTHON_COPY / "lib").mkdir()
+    for library in (base / "lib").glob("libpython*"):
+        if library.is_symlink():
+            (PYTHON_COPY / "lib" / library.name).symlink_to(os.readlink(library))
+        elif library.is_file():
+            _link_or_copy(str(library), str(PYTHON_COPY / "lib" / library.name))
+    stdlib = base / "lib" / _version()
+
+    def not_copied(folder, names):
+        # The base installation's own packages (pyenv's pip, aws, pytest, ...) and the stdlib's tests.
+        return [n for n in names if folder == str(stdlib) and n in ("site-packages", "test")]
+
+    shutil.copytree(stdlib, PYTHON_COPY / "lib" / _version(), symlinks=True, copy_function=_link_or_copy,
+                    ignore=not_copied)
+    (PYTHON_COPY / "lib" / _version() / "site-packages").mkdir()
+    _run("chmod", "-R", "a+rX", str(PYTHON_COPY))
+    _check_interpreter(python)
+    stamp.write_text(_interpreter_identity())
+    return python
+
+
+_PROBE = ("import sys; print(sys.version); "
+          "print(*sorted({l.split()[-1] for l in open('/proc/self/maps') if 'libpython' in l}))")
+
+
+def _check_interpreter(python: Path) -> None:
+    """The copy, run by an unprivileged user, is this very build and loads its own libpython."""
+    command = [str(python), "-I", "-c", _PROBE]
+    if os.geteuid() == 0:
+        command = ["runuser", "-u", "nobody", "--", *command]
+    lines = _run(*command, cwd="/").stdout.splitlines()
+    version, libraries = lines[0], lines[1].split() if len(lines) > 1 else []
+    foreign = [lib for lib in libraries if not lib.startswith(str(PYTHON_COPY))]
+    if version != sys.version or foreign:
+        raise CourseError(f"the copied Python {python} is not the course's ({version!r}, loads {foreign}); "
+                          f"install a Python every user may run (apt-get install {_version()}) and make .venv with it")
 
 
 def _link_or_copy(source: str, target: str) -> None:
@@ -200,14 +291,27 @@ def ensure_accounts() -> list[Account]:
 
 # --------------------------------------------------------------------------- 2. the users' environment
 
-def _env_fingerprint(wheel: Path) -> str:
-    """What the environment was built from: the course venv's packages, the system Python, the student wheel."""
+def _env_fingerprint(wheel: Path, python: Path) -> dict:
+    """What the environment is built from: the lock, the interpreter, the recipe, the student wheel."""
     import hashlib
-    from importlib import metadata
 
-    packages = sorted(f"{d.metadata['Name']}=={d.version}" for d in metadata.distributions())
-    return json.dumps({"recipe": ENV_RECIPE, "python": str(_system_python()), "packages": packages,
-                       "wheel": hashlib.sha256(wheel.read_bytes()).hexdigest()})
+    return {"recipe": ENV_RECIPE, "lock": lock.digest(), "python": str(python),
+            "interpreter": _interpreter_identity(), "wheel": hashlib.sha256(wheel.read_bytes()).hexdigest()}
+
+
+def _rebuild_reason(old: dict, new: dict) -> str:
+    """Why an existing users' environment is built again, in words (one line)."""
+    reasons = []
+    if old.get("lock") != new["lock"]:
+        reasons.append("from an older requirements.lock" if old.get("lock") else "before requirements.lock")
+    if (old.get("python"), old.get("interpreter")) != (new["python"], new["interpreter"]):
+        reasons.append(f"with another Python ({old.get('python', 'unknown')}), "
+                       f"not the course's {platform.python_version()}")
+    if reasons:
+        return "it was made " + " and ".join(reasons)
+    if old.get("recipe") != new["recipe"]:
+        return "it was made by an older `make hub`"
+    return "the student package changed"
 
 
 def ensure_environment() -> Path:
@@ -217,22 +321,31 @@ def ensure_environment() -> Path:
     try:
         import jupyterhub  # noqa: F401
     except ImportError:
-        raise CourseError("JupyterHub is not installed: `.venv/bin/pip install -e '.[hub]'` "
-                          "(`make hub` does it)") from None
+        raise CourseError("JupyterHub is not installed: `make install` (requirements.lock holds it)") from None
     SYSTEM.mkdir(parents=True, exist_ok=True)
     os.chmod(SYSTEM, 0o755)
+    stale = lock.differences()
+    if stale:
+        raise CourseError(f"{sys.prefix} is not requirements.lock ({', '.join(stale[:3])}"
+                          f"{', ...' if len(stale) > 3 else ''}): `make install` first; the users' environment "
+                          "is made of its files")
+    python = ensure_interpreter()
     wheel = student_package.build_wheel(STATE / "dist")
-    fingerprint = _env_fingerprint(wheel)
+    fingerprint = _env_fingerprint(wheel, python)
     stamp = ENV / ".cnnviz-env"
-    if stamp.is_file() and stamp.read_text() == fingerprint:
+    old = _read_stamp(stamp)
+    if old == fingerprint:
         return ENV
-    print(f"[hub] building the users' environment {ENV} (hard links to .venv's packages)", flush=True)
+    if old is None:
+        print(f"[hub] building the users' environment {ENV} from requirements.lock (hard links to .venv's "
+              f"files) with the course's Python {python}", flush=True)
+    else:
+        print(f"[hub] rebuilding the users' environment {ENV}: {_rebuild_reason(old, fingerprint)}", flush=True)
     if ENV.exists():
         shutil.rmtree(ENV)
-    _run(str(_system_python()), "-m", "venv", "--without-pip", str(ENV))
-    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
-    source = Path(sys.prefix) / "lib" / version / "site-packages"
-    target = ENV / "lib" / version / "site-packages"
+    _run(str(python), "-m", "venv", "--without-pip", str(ENV))
+    source = Path(sys.prefix) / "lib" / _version() / "site-packages"
+    target = ENV / "lib" / _version() / "site-packages"
 
     def course_package(folder, names):
         # The course's own package (an editable install pointing into this repository) stays out.
@@ -266,8 +379,29 @@ def ensure_environment() -> Path:
         f"c.CourseDirectory.course_id = {COURSE_ID!r}\n"
         f"c.Exchange.root = {str(EXCHANGE)!r}\n")
     _run("chmod", "-R", "a+rX", str(ENV))
-    stamp.write_text(fingerprint)
+    problems = pip_check(ENV / "bin" / "python")
+    if problems:
+        raise CourseError(f"`pip check` in the users' environment {ENV}: {problems}")
+    stamp.write_text(json.dumps(fingerprint))
     return ENV
+
+
+def _read_stamp(stamp: Path) -> dict | None:
+    """The fingerprint an existing environment was built from ({} for one too old to say)."""
+    if not stamp.is_file():
+        return None
+    try:
+        found = json.loads(stamp.read_text())
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def pip_check(python: Path) -> str:
+    """``pip check`` of the environment of ``python`` (with .venv's pip: the users' one has none); "" if clean."""
+    result = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "check"], capture_output=True,
+                            text=True)
+    return "" if result.returncode == 0 else " | ".join((result.stdout + result.stderr).strip().splitlines()[-5:])
 
 
 def ensure_lab_settings() -> None:

@@ -84,3 +84,35 @@ def test_students_lose_the_formgrader_and_create_assignment(tmp_path, monkeypatc
     extensions = json.loads((folder / "jupyter_server_config.json").read_text())["ServerApp"]["jpserver_extensions"]
     assert extensions["nbgrader.server_extensions.formgrader"] is False
     assert "nbgrader.server_extensions.assignment_list" not in extensions  # students keep the Assignments tab
+
+
+def test_a_users_environment_from_another_lock_or_python_is_rebuilt_with_one_line_why():
+    new = {"recipe": 3, "lock": "b" * 64, "python": "/srv/cnnviz-hub/python/bin/python3.11",
+           "interpreter": "/root/.pyenv/versions/3.11.7 3.11.7 (main) cpython-311", "wheel": "w"}
+    assert hub._rebuild_reason(dict(new, lock="a" * 64), new) == "it was made from an older requirements.lock"
+    # The stamp of an environment from before the lock: Debian's 3.11.2 and no lock digest.
+    reason = hub._rebuild_reason({"recipe": 2, "python": "/usr/bin/python3.11"}, new)
+    assert reason.startswith("it was made before requirements.lock and with another Python (/usr/bin/python3.11)")
+    assert "\n" not in reason
+    assert hub._rebuild_reason(dict(new, interpreter="/usr 3.11.2"), new).startswith("it was made with another Python")
+    assert hub._rebuild_reason(dict(new, wheel="v"), new) == "the student package changed"
+
+
+def test_the_copied_interpreter_loads_its_own_libpython(tmp_path):
+    """The copy's RUNPATH points at its own lib/, never back at the unreadable original (nor at another libpython)."""
+    old = tmp_path / "versions" / "3.11.7"
+    binary = tmp_path / "python3.11"
+    body = b"\x7fELF...." + str(old / "lib").encode() + b"\0" + b"GLIBC_2.34\0" + str(old).encode() + b"\0"
+    binary.write_bytes(body)
+    hub._patch_runpath(binary, old)
+    patched = binary.read_bytes()
+    assert len(patched) == len(body)  # in place: no offset in the ELF file moves
+    assert b"$ORIGIN/../lib\0" in patched and str(old / "lib").encode() not in patched
+    assert str(old).encode() + b"\0" in patched  # the prefix itself is left alone
+
+
+def test_the_users_environment_needs_a_venv_that_is_the_lock(monkeypatch, tmp_path):
+    monkeypatch.setattr(hub, "SYSTEM", tmp_path)
+    monkeypatch.setattr(hub.lock, "differences", lambda: ["soupsieve 4.1.3 (lock: 2.10)"])
+    with pytest.raises(CourseError, match=r"not requirements.lock \(soupsieve 4.1.3 \(lock: 2.10\)\): `make install`"):
+        hub.ensure_environment()

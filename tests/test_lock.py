@@ -10,23 +10,11 @@ import re
 import subprocess
 import sys
 import tomllib
-from importlib import metadata
-from pathlib import Path
 
-from cnnviz import COURSE_ROOT, supported_python
-
-LOCK = COURSE_ROOT / "requirements.lock"
-# "name==version \" at the start of a line; hashes and "# via" lines follow it.
-_ENTRY = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)", re.M)
-
-
-def normalized(name: str) -> str:
-    """A distribution's name as PEP 503 compares it."""
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def lock_entries(text: str) -> dict[str, str]:
-    return {normalized(name): version for name, version in _ENTRY.findall(text)}
+from cnnviz import COURSE_ROOT, lock, supported_python
+from cnnviz.lock import LOCK_FILE as LOCK
+from cnnviz.lock import entries as lock_entries
+from cnnviz.lock import normalized
 
 
 def direct_pins(pyproject: dict) -> dict[str, str]:
@@ -71,10 +59,7 @@ def test_every_locked_package_has_hashes():
 
 def test_the_installed_environment_is_the_lock():
     """What runs the tests (and what `make hub` links into the users' environment) is exactly the lock."""
-    entries = lock_entries(LOCK.read_text())
-    installed = {normalized(d.metadata["Name"]): d.version for d in metadata.distributions()}
-    wrong = [f"{name} {installed.get(name, 'missing')} (lock: {version})"
-             for name, version in sorted(entries.items()) if installed.get(name) != version]
+    wrong = lock.differences()
     assert not wrong, f"{sys.prefix} differs from requirements.lock: {', '.join(wrong)}; run `make install`"
 
 
