@@ -118,14 +118,17 @@ from cnnviz.trusted import PrepareJailRun, TrustedChecks  # noqa: E402
 # MatchRelease (cnnviz/match_release.py), before nbgrader's OverwriteCells: a submission made
 # against an older release (the assignment changed with `python -m cnnviz update-assignment`)
 # is graded against the current one, or refused with one line naming both releases.
-from nbgrader.preprocessors import (  # noqa: E402
-    ClearOutput, DeduplicateIds, OverwriteCells, OverwriteKernelspec,
-)
+from nbgrader.preprocessors import ClearOutput, DeduplicateIds, OverwriteKernelspec  # noqa: E402
 
 from cnnviz.match_release import MatchRelease  # noqa: E402
 
+# RestoreHiddenTests (cnnviz/nbgrader_plugins.py) is nbgrader's OverwriteCells, without its
+# "checksum has changed!" warning for every test cell that is exactly as released (released
+# without its hidden tests, by nbgrader's design); a cell really edited is still reported.
+from cnnviz.nbgrader_plugins import RestoreHiddenTests  # noqa: E402
+
 c.Autograde.sanitize_preprocessors = [
-    ClearOutput, DeduplicateIds, OverwriteKernelspec, MatchRelease, OverwriteCells, CheckCellMetadata,
+    ClearOutput, DeduplicateIds, OverwriteKernelspec, MatchRelease, RestoreHiddenTests, CheckCellMetadata,
 ]
 c.Autograde.autograde_preprocessors = [
     PrepareJailRun, JailedExecute, TrustedChecks, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
