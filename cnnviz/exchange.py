@@ -5,7 +5,10 @@ whose feedback folder lacks ``timestamp.txt`` or ``submission_secret.txt`` (a
 submission copied by hand rather than collected, say), with a
 ``FileNotFoundError`` traceback, in the terminal and in the formgrader alike.
 ``ReleaseFeedbackPerStudent`` (named in ``nbgrader_config.py``) gives that
-student one line and releases everybody else's feedback.
+student one line and releases everybody else's feedback. When nothing at all
+is released (no feedback generated yet, or every student's folder broken) it
+fails with one line saying so, in the terminal (exit status 1) and in the
+formgrader (an error, not "Successfully released feedback").
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ class ReleaseFeedbackPerStudent(ExchangeReleaseFeedback):
                                        self.coursedir.assignment_id, escape=True),
             "(?P<notebook_id>.*).html",
         ])
-        skipped = []
+        skipped, released = [], 0
         for html_file in sorted(glob.glob(os.path.join(self.src_path, "*.html"))):
             match = re.match(pattern, html_file)
             if match is None:
@@ -57,6 +60,13 @@ class ReleaseFeedbackPerStudent(ExchangeReleaseFeedback):
             shutil.copy(html_file, temporary)
             # Copy, then move: a student fetching at this moment never reads half a file.
             shutil.move(temporary, os.path.join(self.dest_path, f"{checksum}.html"))
+            released += 1
+        if not released:
+            who = f" for student '{self.coursedir.student_id}'" if self.coursedir.student_id not in ("", "*") else ""
+            self.fail(f"No feedback released for '{self.coursedir.assignment_id}'{who}: "
+                      + (f"the feedback of {', '.join(sorted(set(skipped)))} cannot be released (see above)"
+                         if skipped else f"none generated in {self.src_path}; generate it first "
+                         "(Generate Feedback in the formgrader, or `nbgrader generate_feedback`)"))
         if skipped:
             self.log.warning("Feedback released for everybody but %d student(s): %s",
                              len(set(skipped)), ", ".join(sorted(set(skipped))))

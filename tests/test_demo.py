@@ -123,3 +123,32 @@ def test_make_demo_leaves_the_instructors_course_as_it_was():
     assert len(table) == len(names) and all(" ok " in f"{line} " for line in table), result.stdout
     ignored = subprocess.run(["git", "check-ignore", "-q", str(course)], cwd=COURSE_ROOT)
     assert ignored.returncode == 0, "demo/ must be git-ignored"
+
+
+def test_release_feedback_with_nothing_to_release_fails_with_one_line(course, tmp_path):
+    """No feedback generated yet: a failure saying so, never "Successfully released feedback"."""
+    exchange = tmp_path / "exchange"
+    exchange.mkdir()
+    result = release_feedback(course, exchange)
+    assert result.returncode != 0, result.stdout
+    lines = [line for line in result.stdout.splitlines() if "No feedback released" in line]
+    assert len(lines) == 1 and "generate it first" in lines[0], result.stdout
+    assert "Traceback" not in result.stdout
+    assert _released(exchange) == {}
+
+
+def test_release_feedback_from_the_formgrader_reports_the_failure(course, tmp_path, monkeypatch):
+    """The formgrader's Release Feedback goes through NbGraderAPI.release_feedback: success must be False."""
+    from nbgrader.apps import NbGraderAPI
+    from traitlets.config import Config
+
+    monkeypatch.chdir(course)
+    config = Config()
+    config.CourseDirectory.root = str(course)
+    config.CourseDirectory.course_id = "cnnviz"
+    config.Exchange.root = str(tmp_path)
+    config.ExchangeFactory.release_feedback = "cnnviz.exchange.ReleaseFeedbackPerStudent"
+    result = NbGraderAPI(config=config).release_feedback(ASSIGNMENT)
+    assert result["success"] is False and "No feedback released" in result["log"], result
+    _feedback(course, "alice")
+    assert NbGraderAPI(config=config).release_feedback(ASSIGNMENT)["success"] is True
