@@ -78,6 +78,7 @@ START_TIMEOUT = 180  # seconds; the hub starts in ~5 s, but the machine may be b
 # Plugins of nbgrader's JupyterLab extension that students must not get.
 STUDENT_DISABLED_PLUGINS = ("@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment",
                             "@jupyter/nbgrader:course-list")
+INSTRUCTOR_SERVER_EXTENSION = "cnnviz.hub_formgrader"  # the formgrader framed by JupyterLab, its links
 STUDENT_DISABLED_SERVER_EXTENSIONS = ("nbgrader.server_extensions.formgrader",
                                       "nbgrader.server_extensions.course_list")
 
@@ -265,6 +266,28 @@ def _ensure_shell_path(home: Path, name: str) -> None:
         os.chown(bashrc, entry.pw_uid, entry.pw_gid)
 
 
+# nbgrader's Assignments tab leaves a submission's feedback column empty when there is no
+# feedback to fetch (an empty <span>; "(view feedback)" is a link, "(feedback available to
+# fetch)" a span with text): a student who pressed Fetch Feedback too early saw nothing at all.
+NO_FEEDBACK_WORDS = "아직 받을 피드백이 없습니다 / no feedback yet"
+NO_FEEDBACK_CSS = (
+    "/* Written by `make hub` (cnnviz/hub.py): say in words that there is no feedback yet. */\n"
+    "#nbgrader-assignment-list .nested_list_item .item_name > span:empty::after {\n"
+    f'  content: " ({NO_FEEDBACK_WORDS})";\n'
+    "  color: var(--jp-ui-font-color2);\n"
+    "}\n")
+
+
+def _ensure_no_feedback_words(home: Path, name: str) -> None:
+    """The student's JupyterLab custom CSS (``LabApp.custom_css`` in the student config): "no feedback yet"."""
+    entry = pwd.getpwnam(name)
+    folder = home / ".jupyter" / "custom"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "custom.css").write_text(NO_FEEDBACK_CSS)
+    for path in (home / ".jupyter", folder, folder / "custom.css"):
+        os.chown(path, entry.pw_uid, entry.pw_gid)
+
+
 def ensure_accounts() -> list[Account]:
     """The instructor's and students' Linux accounts, with their passwords (kept across runs)."""
     STATE.mkdir(parents=True, exist_ok=True)
@@ -280,6 +303,8 @@ def ensure_accounts() -> list[Account]:
         home.mkdir(exist_ok=True)
         os.chmod(home, 0o700)  # nobody reads another account's work
         _ensure_shell_path(home, name)
+        if name != INSTRUCTOR:
+            _ensure_no_feedback_words(home, name)
         password = saved.get(name) or secrets.token_urlsafe(9)
         _run("chpasswd", input=f"{name}:{password}\n")
         saved[name] = password
@@ -420,7 +445,8 @@ def ensure_student_config() -> Path:
     (STUDENT_CONFIG / "labconfig" / "page_config.json").write_text(json.dumps(
         {"disabledExtensions": {plugin: True for plugin in STUDENT_DISABLED_PLUGINS}}, indent=2))
     (STUDENT_CONFIG / "jupyter_server_config.json").write_text(json.dumps(
-        {"ServerApp": {"jpserver_extensions": {name: False for name in STUDENT_DISABLED_SERVER_EXTENSIONS}}},
+        {"ServerApp": {"jpserver_extensions": {name: False for name in STUDENT_DISABLED_SERVER_EXTENSIONS}},
+         "LabApp": {"custom_css": True}},  # NO_FEEDBACK_CSS, in each student's ~/.jupyter/custom
         indent=2))
     _run("chmod", "-R", "a+rX", str(STUDENT_CONFIG))
     return STUDENT_CONFIG
@@ -491,6 +517,10 @@ def ensure_course() -> Path:
         "c = get_config()  # noqa: F821\n"
         f"c.CourseDirectory.root = {str(course)!r}\n"
         f"load_subconfig({str(course / 'nbgrader_config.py')!r})  # noqa: F821\n")
+    # The formgrader inside the instructor's JupyterLab, and its links outside it (cnnviz/hub_formgrader.py).
+    (jupyter_dir / "jupyter_server_config.d").mkdir(exist_ok=True)
+    (jupyter_dir / "jupyter_server_config.d" / "cnnviz-hub.json").write_text(json.dumps(
+        {"ServerApp": {"jpserver_extensions": {INSTRUCTOR_SERVER_EXTENSION: True}}}, indent=2))
     _run("chown", "-R", f"{entry.pw_uid}:{entry.pw_gid}", str(course), str(jupyter_dir))
     if not (course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").is_file():
         print(f"[hub] generating {ASSIGNMENT} in {course} (nbgrader generate_assignment)", flush=True)
@@ -663,6 +693,30 @@ def _pre_spawn(spawner) -> None:
     spawner.environment.update(env)
 
 
+def course_spawner_class():
+    """JupyterHub's local-process spawner, with each server started in its own folder, not the home folder.
+
+    JupyterLab's terminals open in the server's working folder: the instructor's
+    in the course, so ``nbgrader export`` writes ``grades.csv`` where the file
+    browser (rooted at the course) shows it.
+    """
+    from jupyterhub.spawner import LocalProcessSpawner, set_user_setuid
+
+    class CourseSpawner(LocalProcessSpawner):
+        def make_preexec_fn(self, name):
+            become_user = set_user_setuid(name)  # uid, gid, groups, then the home folder
+            folder = self.notebook_dir
+
+            def preexec():
+                become_user()
+                if folder:
+                    os.chdir(folder)
+
+            return preexec
+
+    return CourseSpawner
+
+
 def configure(c) -> None:
     """Fill JupyterHub's config object ``c`` (``hub/jupyterhub_config.py`` calls this)."""
     c.JupyterHub.ip = "127.0.0.1"
@@ -677,6 +731,7 @@ def configure(c) -> None:
     c.ConfigurableHTTPProxy.pid_file = str(STATE / "proxy.pid")
     c.JupyterHub.authenticator_class = "pam"
     c.Authenticator.allowed_users = set(users())
+    c.JupyterHub.spawner_class = course_spawner_class()
     c.Spawner.cmd = [str(ENV / "bin" / "python"), "-m", "jupyterhub.singleuser"]
     c.Spawner.default_url = "/lab"
     c.Spawner.env_keep = []  # nothing of root's environment (NBGRADER_DB_URL, PYTHONPATH, ...)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sysconfig
 from importlib import metadata
 from pathlib import Path
 
@@ -36,8 +37,13 @@ def digest() -> str:
 
 
 def installed() -> dict[str, str]:
-    """The distributions of the running environment, {normalized name: version}."""
-    return {normalized(d.metadata["Name"]): d.version for d in metadata.distributions()}
+    """The distributions installed in the running environment's site-packages, {normalized name: version}.
+
+    Only site-packages: once setuptools is imported, its vendored copies (an older
+    importlib-metadata, ...) are on sys.path too, and they are not installed packages.
+    """
+    folders = sorted({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})
+    return {normalized(d.metadata["Name"]): d.version for d in metadata.distributions(path=folders)}
 
 
 def differences(found: dict[str, str] | None = None) -> list[str]:
