@@ -140,7 +140,15 @@ def cmd_student_package(args) -> int:
     if args.folder:
         print(f"[student] a folder to hand out: {student_package.student_folder(Path(args.folder))}")
     else:
-        print(f"[student] wrote {student_package.build_wheel(Path(args.dist))}")
+        import shutil
+
+        from . import lock
+
+        wheel = student_package.build_wheel(Path(args.dist))
+        shutil.copy(lock.LOCK_FILE, wheel.parent / lock.LOCK_FILE.name)
+        print(f"[student] wrote {wheel} and {wheel.parent / lock.LOCK_FILE.name}; the students' image installs "
+              f"`pip install --require-hashes --no-deps -r {lock.LOCK_FILE.name}`, then "
+              f"`pip install --no-deps {wheel.name}`")
     return 0
 
 

@@ -13,9 +13,14 @@ modules of the package, and only these:
 Nothing else goes to students: not ``reference.py`` (the references the hidden
 tests compare with), ``trusted.py``, the grading, the jail or the course's
 ``source/`` (the hidden tests). The wheel is pure Python and built here
-without any download (a wheel is a zip file with its metadata); students'
-images install it with ``pip install cnnviz_student-….whl`` next to
-TensorFlow, Keras and matplotlib.
+without any download (a wheel is a zip file with its metadata). Students'
+images install the course's lock first, then the wheel, as ``make hub`` does::
+
+    pip install --require-hashes --no-deps -r requirements.lock
+    pip install --no-deps cnnviz_student-0.1.0-py3-none-any.whl
+
+``make student-package`` writes ``requirements.lock`` beside the wheel, and the
+wheel's own requirements are the lock's versions of NumPy, matplotlib and Keras.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ import shutil
 import zipfile
 from pathlib import Path
 
-from . import ASSIGNMENT, COURSE_ROOT, CourseError
+from . import ASSIGNMENT, COURSE_ROOT, CourseError, lock
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 STUDENT_MODULES = ("__init__", "settings", "lesson", "checks", "facts")
@@ -82,13 +87,14 @@ def build_wheel(out_dir: Path) -> Path:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     dist_info = f"{DISTRIBUTION}-{VERSION}.dist-info"
+    pins = lock.entries()  # the very versions the course grades with
     metadata = "\n".join([
         "Metadata-Version: 2.1",
         "Name: cnnviz-student",
         f"Version: {VERSION}",
         f"Summary: The visible checks of the course's '{ASSIGNMENT}' notebook (students' side of cnnviz)",
         "Requires-Python: >=3.11",
-        *[f"Requires-Dist: {name}" for name in REQUIREMENTS],
+        *[f"Requires-Dist: {name}=={pins[name]}" for name in REQUIREMENTS],
         "",
     ])
     files = {f"cnnviz/{name}": source.encode() for name, source in module_files().items()}

@@ -90,3 +90,23 @@ def test_the_command_line_builds_the_wheel(tmp_path):
                             cwd=COURSE_ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert list(tmp_path.glob("cnnviz_student-*-py3-none-any.whl"))
+
+
+def test_the_wheel_requires_the_locked_versions_and_the_lock_ships_beside_it(tmp_path):
+    import subprocess
+    import sys
+    import zipfile
+
+    from cnnviz import COURSE_ROOT, lock
+
+    result = subprocess.run([sys.executable, "-m", "cnnviz", "student-package", "--dist", str(tmp_path)],
+                            cwd=COURSE_ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    wheel = next(tmp_path.glob("cnnviz_student-*.whl"))
+    assert (tmp_path / "requirements.lock").read_text() == lock.LOCK_FILE.read_text()
+    metadata = zipfile.ZipFile(wheel).read(next(n for n in zipfile.ZipFile(wheel).namelist()
+                                               if n.endswith("/METADATA"))).decode()
+    pins = lock.entries()
+    for name in ("numpy", "matplotlib", "keras"):
+        assert f"Requires-Dist: {name}=={pins[name]}" in metadata, metadata
+    assert "--require-hashes" in result.stdout
