@@ -10,12 +10,16 @@ idempotent (a second run changes nothing and says the hub is running):
    ``studentN`` (``CNNVIZ_HUB_STUDENTS``, default 2), homes 0700; each gets a
    password, printed, kept in ``hub/state/accounts.json`` (root only) and set
    again on every run. JupyterHub logs them in with PAM.
-2. **The students' environment** ``/srv/cnnviz-hub/env``: a virtual
-   environment of the system's Python with the course's pinned packages
-   (hard links to ``.venv``'s files, so no download and no extra disk),
-   minus the course's own package, plus the ``cnnviz-student`` wheel (the
-   visible checks only, ``cnnviz.student_package``). Its IPython kernel
-   config keeps TensorFlow's C++ log lines out of notebooks.
+2. **The users' environment** ``/srv/cnnviz-hub/env``: a virtual
+   environment of the very interpreter ``.venv`` runs (copied to
+   ``/srv/cnnviz-hub/python`` when users cannot run it where it is) with
+   ``requirements.lock`` (hard links to ``.venv``'s files, which must be the
+   lock: no download and no extra disk), minus the course's own package, plus
+   the ``cnnviz-student`` wheel (the visible checks only,
+   ``cnnviz.student_package``); ``pip check`` clean. Its fingerprint (lock
+   digest, interpreter, wheel) makes a later run rebuild it, saying why in one
+   line. Its IPython kernel config keeps TensorFlow's C++ log lines out of
+   notebooks.
 3. **Data.** Fashion-MNIST in ``/srv/cnnviz-hub/keras`` (world-readable);
    every account's ``~/.keras/datasets/fashion-mnist`` points there, so
    ``load_data()`` works offline for everybody.
@@ -30,8 +34,10 @@ idempotent (a second run changes nothing and says the hub is running):
 6. **JupyterHub** (``hub/jupyterhub_config.py``) with
    ``configurable-http-proxy`` from npm, its state in ``hub/state/``
    (git-ignored): the instructor's JupyterLab opens the course with the
-   formgrader; students' JupyterLab has the Assignments tab and Validate,
-   and neither the formgrader nor Create Assignment.
+   formgrader, which JupyterLab may frame (``cnnviz.hub_formgrader``), and its
+   terminals open in the course; students' JupyterLab has the Assignments tab
+   ("no feedback yet" in words) and Validate, and neither the formgrader nor
+   Create Assignment.
 
 ``make hub-stop`` stops the hub, its proxy and every user's server.
 """
@@ -69,8 +75,10 @@ EXCHANGE = Path(os.environ.get("CNNVIZ_HUB_EXCHANGE", "/srv/nbgrader/exchange"))
 COURSE_ID = settings.COURSE_ID
 INSTRUCTOR = "instructor"
 COURSE_DIR_NAME = "course"
-ENV_RECIPE = 3  # bump when ensure_environment changes: the next `make hub` rebuilds the environment
+ENV_RECIPE = 4  # bump when ensure_environment changes: the next `make hub` rebuilds the environment
 PROXY_PACKAGE = "configurable-http-proxy@5.3.0"
+# Console scripts the users' servers run from PATH (nbgrader starts `alembic` for a new gradebook).
+REQUIRED_SCRIPTS = ("alembic", "nbgrader", "jupyter", "jupyterhub-singleuser")
 ACCOUNTS = STATE / "accounts.json"
 PID_FILE = STATE / "jupyterhub.pid"
 LOG_FILE = STATE / "jupyterhub.log"
@@ -388,10 +396,16 @@ def ensure_environment() -> Path:
         if not script.is_file() or script.is_symlink() or script.name == "cnnviz":  # the course's own CLI
             continue
         head = script.read_bytes()[:200]
-        if head.startswith(f"#!{sys.prefix}/bin/python".encode()):
+        # pip wrote .venv's path as it was given (a symlinked .venv keeps its target's path).
+        if any(head.startswith(f"#!{prefix}/bin/python".encode())
+               for prefix in {sys.prefix, os.path.realpath(sys.prefix)}):
             body = script.read_text().split("\n", 1)[1]
             (ENV / "bin" / script.name).write_text(f"#!{ENV / 'bin' / 'python'}\n{body}")
             os.chmod(ENV / "bin" / script.name, 0o755)
+    missing = [name for name in REQUIRED_SCRIPTS if not (ENV / "bin" / name).is_file()]
+    if missing:
+        raise CourseError(f"the users' environment {ENV} lacks {', '.join(missing)} (from {sys.prefix}/bin): "
+                          "`make install` again")
     # TensorFlow's C++ start-up lines bypass Python; without this ipykernel copies them into notebooks.
     (ENV / "etc" / "ipython").mkdir(parents=True, exist_ok=True)
     (ENV / "etc" / "ipython" / "ipython_kernel_config.py").write_text("c.IPKernelApp.capture_fd_output = False\n")
@@ -603,7 +617,11 @@ def start_hub() -> bool:
     log = open(LOG_FILE, "a")
     process = subprocess.Popen([sys.executable, "-m", "jupyterhub", "-f", str(CONFIG_FILE)], cwd=STATE,
                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                               start_new_session=True, env=dict(os.environ, CNNVIZ_HUB_PORT=str(port())))
+                               start_new_session=True,
+                               # hub/jupyterhub_config.py imports this very checkout's cnnviz, whichever is installed.
+                               env=dict(os.environ, CNNVIZ_HUB_PORT=str(port()),
+                                        PYTHONPATH=os.pathsep.join(filter(None, [str(COURSE_ROOT),
+                                                                                 os.environ.get("PYTHONPATH")]))))
     PID_FILE.write_text(str(process.pid))
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:

@@ -79,7 +79,9 @@ def framing_transform(base_url: str) -> type[OutputTransform]:
             self.path = request.path
 
         def transform_first_chunk(self, status_code, headers, chunk, finishing):
-            if frameable(self.path, pages) and headers.get("Content-Type", "").startswith("text/html"):
+            # Every answer on a page route, whatever its status: a 304 (the browser revalidating its
+            # cached page) has no Content-Type, and its headers replace the cached ones.
+            if frameable(self.path, pages):
                 headers["Content-Security-Policy"] = with_frame_ancestors_self(headers.get("Content-Security-Policy"))
             return status_code, headers, chunk
 

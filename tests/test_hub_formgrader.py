@@ -12,10 +12,12 @@ BASE = "/user/instructor/"
 HUB_DEFAULT = "frame-ancestors 'none'; report-uri /user/instructor/api/security/csp-report"
 
 
-def _served(path: str, content_type: str = "text/html; charset=UTF-8", policy: str = HUB_DEFAULT) -> str:
+def _served(path: str, status: int = 200, policy: str = HUB_DEFAULT) -> str:
     transform = hub_formgrader.framing_transform(BASE)(types.SimpleNamespace(path=path))
-    headers = HTTPHeaders({"Content-Type": content_type, "Content-Security-Policy": policy})
-    _, headers, _ = transform.transform_first_chunk(200, headers, b"<html></html>", True)
+    headers = HTTPHeaders({"Content-Security-Policy": policy})
+    if status == 200:
+        headers["Content-Type"] = "text/html; charset=UTF-8"
+    _, headers, _ = transform.transform_first_chunk(status, headers, b"<html></html>" if status == 200 else b"", True)
     return headers["Content-Security-Policy"]
 
 
@@ -33,8 +35,11 @@ def test_only_the_formgraders_pages_may_be_framed_by_the_server_itself():
         assert _served(BASE + other) == HUB_DEFAULT, other
     # Another user's server prefix is not the instructor's.
     assert _served("/user/student1/formgrader/manage_assignments") == HUB_DEFAULT
-    # Only HTML pages: a JSON answer on a page route changes nothing.
-    assert _served(BASE + "formgrader/manage_assignments", content_type="application/json") == HUB_DEFAULT
+    # A 304 (no Content-Type) replaces the headers of the browser's cached page: it must say 'self' too,
+    # or the cached formgrader page is refused in JupyterLab's frame. A redirect as well.
+    for status in (304, 302):
+        assert _served(BASE + "formgrader/manage_assignments", status=status).startswith("frame-ancestors 'self'")
+    assert _served(BASE + "lab", status=304) == HUB_DEFAULT
 
 
 def test_other_directives_of_the_policy_stay_as_they_are():

@@ -2,7 +2,9 @@
 
 In order, as a class meets it:
 
-1. the instructor logs in and releases the assignment from the formgrader;
+1. the instructor logs in, opens the formgrader from JupyterLab's menu
+   (*Nbgrader → Formgrader*, framed by JupyterLab) and releases the assignment;
+   the formgrader's links work in a tab of its own;
 2. student1 and student2 log in, fetch it from the Assignments tab, complete
    it by typing every answer cell (student1 right, student2 with two
    mistakes), run it and see their figures, press Validate and submit;
@@ -80,6 +82,7 @@ def _reset_class() -> None:
         shutil.rmtree(course / folder, ignore_errors=True)
     for name in ("gradebook.db", "grades.csv"):
         (course / name).unlink(missing_ok=True)
+    (Path("/home") / hub.INSTRUCTOR / "grades.csv").unlink(missing_ok=True)
     for student in hub.students():
         shutil.rmtree(Path("/home") / student / ASSIGNMENT, ignore_errors=True)
         # nbgrader's copy of each submission, which the Assignments tab lists as submitted.
@@ -142,18 +145,35 @@ def menu(page, top: str, command: str) -> None:
     page.locator(f".lm-Menu .lm-Menu-item[data-command='{command}']").click()
 
 
-def formgrader_click(page, row_text: str, column: str, name: str, table: str = "#main-table") -> str:
-    """Click a formgrader row's action link; wait for its result; the modal's text (fails on an error modal)."""
-    row = page.locator(f"{table} tr", has=page.locator("td", has_text=row_text))
+def formgrader_click(page, row_text: str, column: str, name: str, table: str = "#main-table", scope=None,
+                     success: bool = True) -> str:
+    """Click a formgrader row's action link; wait for its result; the modal's text.
+
+    ``scope`` is the page or the frame the formgrader is in (the page by default); it
+    fails unless the modal is the success one (the error one with ``success=False``).
+    """
+    scope = scope or page
+    row = scope.locator(f"{table} tr", has=scope.locator("td", has_text=row_text))
     row.locator(f"td.{column} a").click()
-    modal = page.locator("#success-modal, #error-modal")
+    modal = scope.locator("#success-modal, #error-modal")
     modal.wait_for(state="visible", timeout=GRADE_TIMEOUT)
     shot(page, name)
     text = modal.inner_text()
-    assert modal.get_attribute("id") == "success-modal", f"formgrader {column} for {row_text} failed:\n{text[-3000:]}"
+    wanted = "success-modal" if success else "error-modal"
+    assert modal.get_attribute("id") == wanted, f"formgrader {column} for {row_text}: not {wanted}:\n{text[-3000:]}"
     modal.locator(".modal-footer button").click()
     modal.wait_for(state="detached")
     return text
+
+
+def lab_formgrader(page, the_hub):
+    """The formgrader as the README says to open it: JupyterLab's *Nbgrader → Formgrader*, in its tab's frame."""
+    page.goto(f"{the_hub['url']}/user/instructor/lab/workspaces/formgrader?reset")
+    page.locator("#jp-menu-panel .lm-MenuBar-itemLabel", has_text="Nbgrader").wait_for()
+    menu(page, "Nbgrader", "nbgrader:open-formgrader")
+    frame_element = page.locator("#jp-main-dock-panel > .lm-Widget:not(.lm-mod-hidden) iframe")
+    frame_element.wait_for()
+    return page.frame_locator("#jp-main-dock-panel > .lm-Widget:not(.lm-mod-hidden) iframe")
 
 
 def assignments_tab(page, the_hub, user: str):
@@ -192,13 +212,39 @@ def test_students_see_no_course_internals(the_hub, pages):
         assert denied.returncode != 0, f"student1 can list {path}"
 
 
-def test_instructor_releases_from_the_formgrader(the_hub, pages):
+def test_only_the_formgrader_may_be_framed(the_hub, pages):
+    """frame-ancestors 'self' on the formgrader's pages; JupyterHub's 'none' on every other page of the server."""
+    page = pages("instructor")
+    base = f"{the_hub['url']}/user/instructor"
+    for path in ("formgrader/manage_assignments", "formgrader/manage_students"):
+        policy = page.request.get(f"{base}/{path}").headers.get("content-security-policy", "")
+        assert "frame-ancestors 'self'" in policy and "'none'" not in policy, (path, policy)
+    for path in ("lab", "tree", "api/contents", "files/nbgrader_config.py"):
+        policy = page.request.get(f"{base}/{path}").headers.get("content-security-policy", "")
+        assert "frame-ancestors 'none'" in policy, (path, policy)
+
+
+def test_instructor_releases_from_the_formgrader_in_jupyterlab(the_hub, pages):
+    page = pages("instructor")
+    frame = lab_formgrader(page, the_hub)
+    frame.locator("#main-table td.name", has_text=ASSIGNMENT).wait_for()
+    shot(page, "01-instructor-formgrader")
+    formgrader_click(page, ASSIGNMENT, "release", "02-instructor-released", scope=frame)
+    assert (hub.EXCHANGE / hub.COURSE_ID / "outbound" / ASSIGNMENT / NOTEBOOK).is_file()
+
+
+def test_the_formgraders_links_work_in_a_tab_of_its_own(the_hub, pages):
+    """Opened directly (not framed), the assignment's folder and preview links open this server's JupyterLab."""
     page = pages("instructor")
     page.goto(f"{the_hub['url']}/user/instructor/formgrader/manage_assignments")
-    page.locator("#main-table td.name", has_text=ASSIGNMENT).wait_for()
-    shot(page, "01-instructor-formgrader")
-    formgrader_click(page, ASSIGNMENT, "release", "02-instructor-released")
-    assert (hub.EXCHANGE / hub.COURSE_ID / "outbound" / ASSIGNMENT / NOTEBOOK).is_file()
+    row = page.locator("#main-table tr", has=page.locator("td.name", has_text=ASSIGNMENT))
+    row.locator("td.preview a").wait_for()
+    links = [a.get_attribute("href") for a in row.locator("td.name a, td.preview a").all()]
+    assert len(links) == 2, links
+    for link in links:
+        assert link.startswith(f"{the_hub['url']}/user/instructor/lab/tree/"), link
+        assert page.request.get(link).status == 200, link
+    assert "release" in links[1] and ASSIGNMENT in links[1], links
 
 
 # --------------------------------------------------------------------------- 2. students work
@@ -294,6 +340,14 @@ def test_student_fetches_completes_validates_and_submits(the_hub, pages, student
     inbound = hub.EXCHANGE / hub.COURSE_ID / "inbound"
     assert any(p.name.startswith(f"{student}+{ASSIGNMENT}+") for p in inbound.iterdir()), \
         f"the Assignments tab lists {student}'s submission, the exchange's inbound has none"
+    # Fetch Feedback before any is released: the submission's row says so in words.
+    assignment_row(tab, "submitted").locator("button", has_text="Fetch Feedback").click()
+    assignment_row(tab, "submitted").locator("button", has_text="Fetch Feedback").wait_for()
+    words = tab.evaluate("""t => [...t.querySelectorAll('.nested_list_item .item_name > span')]
+        .map(s => s.textContent + getComputedStyle(s, '::after').content)""")
+    shot(page, f"07b-{student}-no-feedback-yet")
+    assert words and all(hub.NO_FEEDBACK_WORDS in w for w in words), words
+    assert not (Path("/home") / student / ASSIGNMENT / "feedback").exists()
 
 
 # --------------------------------------------------------------------------- 3. grading
@@ -308,7 +362,9 @@ def test_instructor_collects_and_autogrades_from_the_formgrader(the_hub, pages):
     expected = _expected_totals()
     for student in ("student1", "student2"):
         page.locator("#main-table td.student-id", has_text=student).wait_for()
-        formgrader_click(page, student, "autograde", f"09-instructor-autograded-{student}")
+        log = formgrader_click(page, student, "autograde", f"09-instructor-autograded-{student}")
+        # Test cells as released get their hidden tests back quietly (cnnviz.nbgrader_plugins.RestoreHiddenTests).
+        assert "has changed" not in log, log[-2000:]
         row = page.locator("#main-table tr", has=page.locator("td.student-id", has_text=student))
         score = row.locator("td.score")
         score.filter(has_text="/").wait_for()
@@ -316,9 +372,42 @@ def test_instructor_collects_and_autogrades_from_the_formgrader(the_hub, pages):
     shot(page, "10-instructor-scores")
 
 
+def test_instructor_sees_a_submission_with_its_figures_in_jupyterlab(the_hub, pages):
+    """Manage Students → student2 → the assignment → the notebook, inside JupyterLab's formgrader tab."""
+    page = pages("instructor")
+    frame = lab_formgrader(page, the_hub)
+    frame.locator("a", has_text="Manage Students").first.click()
+    frame.locator("a[href$='/formgrader/manage_students/student2']").click()
+    frame.locator(f"a[href$='/formgrader/manage_students/student2/{ASSIGNMENT}']").click()
+    frame.locator("a[href*='/formgrader/submissions/']").first.click()
+    frame.locator("#notebook-container, .jp-Notebook, body").first.wait_for()
+    frame.locator("img[src^='data:image/png']").first.wait_for(timeout=120_000)
+    text = frame.locator("body").inner_text()
+    assert "encountered an error" not in text, text[:2000]
+    sizes = frame.locator("img[src^='data:image/png']").evaluate_all(
+        "imgs => imgs.map(i => [i.complete, i.naturalWidth, i.naturalHeight])")
+    frame.locator("img[src^='data:image/png']").last.scroll_into_view_if_needed()
+    shot(page, "11-instructor-submission-view")
+    drawn = [s for s in sizes if s[0] and s[1] > 0 and s[2] > 0]
+    assert len(drawn) >= MIN_FIGURES, f"{len(drawn)} figures drawn in student2's submission view: {sizes}"
 
-def test_instructor_releases_feedback_and_exports_grades_from_a_terminal(the_hub, pages):
-    """nbgrader's own commands in a JupyterLab terminal of the instructor's server (the course folder)."""
+
+def test_instructor_generates_and_releases_feedback_from_the_formgrader(the_hub, pages):
+    page = pages("instructor")
+    frame = lab_formgrader(page, the_hub)
+    frame.locator("#main-table td.name", has_text=ASSIGNMENT).wait_for()
+    # Before any feedback is generated, Release Feedback says that nothing was released.
+    text = formgrader_click(page, ASSIGNMENT, "release-feedback", "12a-instructor-nothing-to-release", scope=frame,
+                            success=False)
+    assert "No feedback released" in text, text[-2000:]
+    formgrader_click(page, ASSIGNMENT, "generate-feedback", "12b-instructor-feedback-generated", scope=frame)
+    formgrader_click(page, ASSIGNMENT, "release-feedback", "12c-instructor-feedback-released", scope=frame)
+    released = list((hub.EXCHANGE / hub.COURSE_ID / "feedback").glob("*.html"))
+    assert len(released) == len(hub.students()), released
+
+
+def test_instructor_exports_grades_from_a_terminal_in_the_course_folder(the_hub, pages):
+    """nbgrader's own command in a JupyterLab terminal, which opens in the course folder."""
     page = pages("instructor")
     # ?reset: a workspace without the tabs an earlier run left open (restored terminals take the focus).
     page.goto(f"{the_hub['url']}/user/instructor/lab/workspaces/export?reset")
@@ -330,17 +419,19 @@ def test_instructor_releases_feedback_and_exports_grades_from_a_terminal(the_hub
     terminal = page.locator("#jp-main-dock-panel > .lm-Widget:not(.lm-mod-hidden) .jp-Terminal")
     terminal.wait_for()
     # bash is ready for keys once its first prompt has set the tab's title to user@host: folder.
-    page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel",
-                 has_text="instructor@").wait_for(timeout=SPAWN_TIMEOUT)
+    title = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel",
+                         has_text="instructor@")
+    title.wait_for(timeout=SPAWN_TIMEOUT)
+    assert title.inner_text().rstrip().endswith(f"~/{hub.COURSE_DIR_NAME}"), title.inner_text()
     assert page.locator(".jp-Terminal").count() == 1, "other terminals are open: the keys may go to one of them"
     terminal.click()
-    page.keyboard.type(f"cd ~/{hub.COURSE_DIR_NAME} && nbgrader generate_feedback {ASSIGNMENT}"
-                       f" && nbgrader release_feedback {ASSIGNMENT} && nbgrader export --to grades.csv\n")
+    page.keyboard.type("nbgrader export --to grades.csv\n")
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and not (grades.is_file() and grades.stat().st_size > 0):
         page.wait_for_timeout(500)  # polls the real condition: the file nbgrader writes
     shot(page, "13-instructor-export")
-    assert grades.is_file(), f"no grades.csv: what the terminal shows is in {ARTIFACTS / '13-instructor-export.png'}"
+    assert grades.is_file(), f"no grades.csv in the course: what the terminal shows is in {ARTIFACTS / '13-instructor-export.png'}"
+    assert not (Path("/home") / hub.INSTRUCTOR / "grades.csv").exists()
     rows = {row["student_id"]: float(row["score"]) for row in csv.DictReader(grades.open())}
     assert rows == _expected_totals(), rows
 
