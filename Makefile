@@ -121,9 +121,9 @@ student-package: $(STAMP)
 
 # The whole class loop in the browser on a real hub (instructor, student1, student2); the hub is
 # stopped afterwards, pass or fail (screenshots and its log stay in test-artifacts/hub/).
-# ~8 min on a busy 2-core machine: `make hub` ~1 min (the users' environment built), the test ~7 min;
-# a first run adds the npm install of the proxy (~10 s) and, in a venv made before the hub extra
-# was installed by `make install`, the pip install of JupyterHub.
+# 3.6 min measured on this 2-core machine (216 s: `make hub` with the users' environment rebuilt ~30 s,
+# the 16 browser and environment tests 186 s); a busy machine takes longer; a first run adds
+# copying the interpreter (~5 s) and the npm install of the proxy (~10 s).
 test-hub: hub
 	@echo "==> the class loop on the hub in headless Chromium"
 	@$(PY) -m pytest -m hub -p no:cacheprovider; status=$$?; $(PY) -m cnnviz hub stop; exit $$status
