@@ -241,9 +241,12 @@ def test_the_formgraders_links_work_in_a_tab_of_its_own(the_hub, pages):
     row.locator("td.preview a").wait_for()
     links = [a.get_attribute("href") for a in row.locator("td.name a, td.preview a").all()]
     assert len(links) == 2, links
+    lab_tree = f"{the_hub['url']}/user/instructor/lab/tree/"
     for link in links:
-        assert link.startswith(f"{the_hub['url']}/user/instructor/lab/tree/"), link
+        assert link.startswith(lab_tree), link
         assert page.request.get(link).status == 200, link
+        # JupyterLab serves its page for any path: the folder linked must be the course's own.
+        assert (hub.instructor_course() / link[len(lab_tree):]).is_dir(), link
     assert "release" in links[1] and ASSIGNMENT in links[1], links
 
 
