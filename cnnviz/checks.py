@@ -32,6 +32,8 @@ class CheckFailed(AssertionError):
     course's own frames, which only say where the check lives.
     """
 
+    reference = False  # see fail()
+
     def _render_traceback_(self) -> list[str]:
         lines = screen_lines(str(self), prefix="AssertionError: ")
         lines[0] = "\x1b[0;31mAssertionError\x1b[0m" + lines[0][len("AssertionError"):]
@@ -42,11 +44,17 @@ class CheckFailed(AssertionError):
 CheckFailed.__name__ = CheckFailed.__qualname__ = "AssertionError"
 
 
-def fail(ko: str, en: str) -> NoReturn:
-    """Raise the check's one bilingual message."""
+def fail(ko: str, en: str, *, reference: bool = False) -> NoReturn:
+    """Raise the check's one bilingual message.
+
+    ``reference``: the failure comes from a comparison with the grader's reference
+    (``cnnviz.lesson``'s hidden checks), which no check in the student's kernel can make.
+    """
     __tracebackhide__ = True
+    failure = CheckFailed(f"{ko} / {en}")
+    failure.reference = reference
     # `from None`: a failure raised while handling another exception shows one message.
-    raise CheckFailed(f"{ko} / {en}") from None
+    raise failure from None
 
 
 # nbgrader's Validate dialog shows a failed cell's output in a <pre> that never wraps, and a
