@@ -842,6 +842,12 @@ def check(grade_id: str, namespace: dict) -> None:
         _publish(grade_id, found)
     with _in_step(step):
         step.visible(found)
+    # A passed test cell says so, so that a student can tell it from a cell that never ran.
+    print(PASSED)
+
+
+# The line a test cell prints when its visible checks pass (grading adds the hidden ones).
+PASSED = "이 단계의 검사를 통과했습니다. / This step's checks pass."
 
 
 def check_hidden(grade_id: str, namespace: dict) -> None:
