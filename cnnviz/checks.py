@@ -374,6 +374,7 @@ def assert_image_grid(fig: Figure, name: str, images, rows: int, cols: int, *,
     panels = image_panels(fig)
     found = len(panels)
     grid_ko, grid_en = f"{rows}행 {cols}열", f"{rows} x {cols}"
+    a_grid = "an" if str(rows)[0] == "8" or rows in (11, 18) else "a"  # "an 8 x 8 grid"
     if found == 0 and fig.axes:
         fail(
             f"`{name}` 그림에 축은 {len(fig.axes)}개 있지만 이미지가 그려진 패널이 없습니다. "
@@ -384,7 +385,7 @@ def assert_image_grid(fig: Figure, name: str, images, rows: int, cols: int, *,
         found == rows * cols,
         f"`{name}` 그림은 {grid_ko} 격자여야 하는데 이미지가 그려진 패널이 {found}개입니다. "
         f"`{name}` 그림을 만드는 셀을 확인하세요.",
-        f"{name} should be a {grid_en} grid, but {found} panels hold an image. Look at the cell that draws {name}.",
+        f"{name} should be {a_grid} {grid_en} grid, but {found} panels hold an image. Look at the cell that draws {name}.",
     )
     shape = grid_shape(fig)
     found_ko = "격자가 아닌 배치" if shape is None else f"{shape[0]}행 {shape[1]}열"
@@ -392,7 +393,7 @@ def assert_image_grid(fig: Figure, name: str, images, rows: int, cols: int, *,
     check(
         shape == (rows, cols),
         f"`{name}` 그림은 {grid_ko} 격자여야 하는데 지금은 {found_ko}입니다. `plt.subplots()`의 행과 열 수를 확인하세요.",
-        f"{name} should be a {grid_en} grid, found {found_en}. Check the rows and columns you give plt.subplots().",
+        f"{name} should be {a_grid} {grid_en} grid, found {found_en}. Check the rows and columns you give plt.subplots().",
     )
     arrays = [np.squeeze(im.array) for _, im in panels]
     for k, (array, want) in enumerate(zip(arrays, expected)):
@@ -462,15 +463,22 @@ def assert_image_grid(fig: Figure, name: str, images, rows: int, cols: int, *,
             check(
                 im.cmap == cmap,
                 f"`{name}` 그림의 {where_ko} 컬러맵이 설명과 다릅니다(지금은 `{im.cmap}`). "
-                "`imshow()`에 `cmap`을 지정했는지 확인하세요.",
+                "`imshow()`에 준 `cmap` 인자를 확인하세요.",
                 f"{where_en} of {name} uses the colour map {im.cmap}, not the one the instructions give: "
-                "pass cmap to imshow().",
+                "check the cmap argument of imshow().",
             )
 
 
 def histogram(fig: Figure, name: str) -> tuple[Axes, Histogram]:
     """The one histogram of ``fig`` (on the last axes that has one), or fail."""
     __tracebackhide__ = True
+    check(
+        bool(fig.axes),
+        f"`{name}` 그림이 비어 있습니다(축이 하나도 없습니다). `plt.show()` 다음에 `plt.gcf()`로 가져온 그림은 "
+        "새로 만들어진 빈 그림입니다. 히스토그램을 그린 그림, 즉 `plt.subplots()`가 돌려주는 그림을 담으세요.",
+        f"{name} is an empty figure (it has no axes): a figure taken with plt.gcf() after plt.show() is a new, "
+        "empty one. Store the figure you drew the histogram on, the one plt.subplots() returns.",
+    )
     with_bars = [ax for ax in fig.axes if ax.histograms]
     check(
         bool(with_bars),
