@@ -375,6 +375,11 @@ def assert_image_grid(fig: Figure, name: str, images, rows: int, cols: int, *,
     found = len(panels)
     grid_ko, grid_en = f"{rows}행 {cols}열", f"{rows} x {cols}"
     a_grid = "an" if str(rows)[0] == "8" or rows in (11, 18) else "a"  # "an 8 x 8 grid"
+
+    def place(k: int) -> tuple[str, str]:
+        # A figure of one image has no grid to place it in: "the image of sample_fig".
+        return ("이미지", "the image") if rows * cols == 1 else position(k, cols)
+
     if found == 0 and fig.axes:
         fail(
             f"`{name}` 그림에 축은 {len(fig.axes)}개 있지만 이미지가 그려진 패널이 없습니다. "
@@ -397,10 +402,11 @@ def assert_image_grid(fig: Figure, name: str, images, rows: int, cols: int, *,
     )
     arrays = [np.squeeze(im.array) for _, im in panels]
     for k, (array, want) in enumerate(zip(arrays, expected)):
-        where_ko, where_en = position(k, cols)
+        where_ko, where_en = place(k)
         check(
             array.shape == want.shape,
-            f"`{name}` 그림의 {where_ko}에 그린 이미지의 크기가 맞지 않습니다(지금은 {_dims(array.shape)}). "
+            f"`{name}` 그림의 {'이미지' if rows * cols == 1 else where_ko + '에 그린 이미지'}의 크기가 맞지 않습니다"
+            f"(지금은 {_dims(array.shape)}). "
             "어느 축을 인덱싱했는지 확인하세요.",
             f"{where_en} of {name} shows an image of the wrong size ({_dims(array.shape)}); check which axes you index.",
         )
@@ -411,7 +417,7 @@ def assert_image_grid(fig: Figure, name: str, images, rows: int, cols: int, *,
     for k, (array, want) in enumerate(zip(arrays, expected)):
         if same(array, want):
             continue
-        where_ko, where_en = position(k, cols)
+        where_ko, where_en = place(k)
         other = next((j for j, e in enumerate(expected) if j != k and same(array, e)), None)
         if other is not None:
             fail(
@@ -430,17 +436,17 @@ def assert_image_grid(fig: Figure, name: str, images, rows: int, cols: int, *,
     # about the first property (in the documented order) that is wrong anywhere.
     if scale == "own":
         for k, (_, im) in enumerate(panels):
-            where_ko, where_en = position(k, cols)
+            where_ko, where_en = place(k)
             check(
                 own_scale(im),
-                f"`{name}` 그림의 {where_ko}이 자기 값의 범위로 그려지지 않았습니다. "
+                f"`{name}` 그림의 {particle(where_ko, '이/가')} 자기 값의 범위로 그려지지 않았습니다. "
                 "특성 맵은 맵마다 값의 범위가 다르므로 `vmin`과 `vmax`를 주지 마세요.",
                 f"{where_en} of {name} is not drawn on its own range of values: feature maps differ in range, "
                 "so give no vmin or vmax.",
             )
     elif scale is not None:
         for k, (_, im) in enumerate(panels):
-            where_ko, where_en = position(k, cols)
+            where_ko, where_en = place(k)
             lo, hi = im.clim
             check(
                 bool(np.allclose((lo, hi), scale)),
@@ -451,7 +457,7 @@ def assert_image_grid(fig: Figure, name: str, images, rows: int, cols: int, *,
             )
     if axes_off:
         for k, (ax, _) in enumerate(panels):
-            where_ko, where_en = position(k, cols)
+            where_ko, where_en = place(k)
             check(
                 not ax.axis_on,
                 f"`{name}` 그림의 {where_ko}에 축이 보입니다. 모든 패널에서 `axis('off')`로 축을 숨기세요.",
@@ -459,7 +465,7 @@ def assert_image_grid(fig: Figure, name: str, images, rows: int, cols: int, *,
             )
     if cmap is not None:
         for k, (_, im) in enumerate(panels):
-            where_ko, where_en = position(k, cols)
+            where_ko, where_en = place(k)
             check(
                 im.cmap == cmap,
                 f"`{name}` 그림의 {where_ko} 컬러맵이 설명과 다릅니다(지금은 `{im.cmap}`). "

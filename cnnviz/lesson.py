@@ -687,8 +687,8 @@ def _sample_batch_visible(found):
 
 def _sample_batch_is(found, expected):
     checks.assert_array_close(found["sample_batch"], expected, "sample_batch",
-                              "첫 번째 훈련 이미지를 255로 나눴는지 확인하세요.",
-                              "It should be the first training image divided by 255.", atol=1e-6)
+                              "첫 번째 훈련 이미지를 255로 한 번만 나눴는지 확인하세요.",
+                              "It should be the first training image divided by 255, once.", atol=1e-6)
 
 
 def _sample_batch_hidden(found, refs, earlier):
@@ -760,8 +760,8 @@ def _maps_hidden(name: str, conv_number: int, acti_name: str):
 
 
 _step("test_feature_maps_1", "첫 번째 층의 특성 맵", "the first layer's feature maps",
-      "feature_maps_1", "sample_batch", "conv_acti", "conv_acti(sample_batch)")((_maps_visible("feature_maps_1", "conv_acti", 32, 28),
-                                         _maps_hidden("feature_maps_1", 1, "conv_acti")))
+      "feature_maps_1", "sample_batch", "conv_acti", "conv_acti(sample_batch)")(
+    (_maps_visible("feature_maps_1", "conv_acti", 32, 28), _maps_hidden("feature_maps_1", 1, "conv_acti")))
 
 
 def _map_grid(fig_name: str, maps_name: str, conv_number: int, rows: int, cols: int):
@@ -796,8 +796,8 @@ _step("test_conv2_acti", "두 번째 합성곱 층까지의 모델", "the model 
       "conv2_acti", "model")((_acti_visible("conv2_acti", 2, (None, 14, 14, 64)), _acti_hidden("conv2_acti", 2)))
 
 _step("test_feature_maps_2", "두 번째 층의 특성 맵", "the second layer's feature maps",
-      "feature_maps_2", "sample_batch", "conv2_acti", "conv2_acti(sample_batch)")((_maps_visible("feature_maps_2", "conv2_acti", 64, 14),
-                                         _maps_hidden("feature_maps_2", 2, "conv2_acti")))
+      "feature_maps_2", "sample_batch", "conv2_acti", "conv2_acti(sample_batch)")(
+    (_maps_visible("feature_maps_2", "conv2_acti", 64, 14), _maps_hidden("feature_maps_2", 2, "conv2_acti")))
 
 _step("test_feature_grid_2", "두 번째 층 특성 맵 그림", "the second layer's feature-map grid",
       "feature_fig_2", "feature_maps_2")(_map_grid("feature_fig_2", "feature_maps_2", 2, 8, 8))
