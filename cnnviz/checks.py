@@ -361,7 +361,8 @@ def assert_image_grid(fig: Figure, name: str, images, rows: int, cols: int, *,
                       cmap: str | None = None, atol: float = 1e-5) -> None:
     """Fail unless ``fig`` is a ``rows`` x ``cols`` grid of imshow panels showing ``images`` in row-major order.
 
-    ``images``: the 2-D arrays that belong in the panels; ``source_ko``/``source_en``
+    ``images``: the 2-D arrays that belong in the panels, or None to check only what needs
+    no expected image (panels, grid, colour scale, axes, colour map); ``source_ko``/``source_en``
     name where they come from (a Korean noun phrase, an English one).
     ``scale``: None (not checked), ``"own"`` (every panel on its own data's
     range: no vmin/vmax) or ``(vmin, vmax)`` shared by all panels.
@@ -370,7 +371,7 @@ def assert_image_grid(fig: Figure, name: str, images, rows: int, cols: int, *,
     a wrong order), the colour scale, hidden axes, the colour map.
     """
     __tracebackhide__ = True
-    expected = [np.asarray(img) for img in images]
+    expected = [] if images is None else [np.asarray(img) for img in images]
     panels = image_panels(fig)
     found = len(panels)
     grid_ko, grid_en = f"{rows}행 {cols}열", f"{rows} x {cols}"

@@ -360,6 +360,9 @@ def _kernel_grid_visible(found):
     own = _grid_kernel(found.get("conv_weights", Missing()))
     if own is not None:
         _kernel_grid(found, "kernel_fig", own, True, "conv_weights", "test_conv_weights")
+    else:  # no kernel of the student's to compare with: what the grid needs whatever it shows
+        checks.assert_image_grid(found["kernel_fig"], "kernel_fig", None, 2, 16, source_ko="", source_en="",
+                                 scale=(-0.5, 0.5))
 
 
 def _kernel_grid_hidden(found, refs, earlier):
@@ -781,6 +784,9 @@ def _map_grid(fig_name: str, maps_name: str, conv_number: int, rows: int, cols: 
         own = usable(found)
         if own is not None:
             draw(found, own, True)
+        else:  # no maps of the student's to compare with: what the grid needs whatever it shows
+            checks.assert_image_grid(found[fig_name], fig_name, None, rows, cols, source_ko="", source_en="",
+                                     scale="own")
 
     def hidden(found, refs, earlier):
         own = usable(found)
