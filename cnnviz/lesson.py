@@ -547,6 +547,9 @@ def _dense_visible(found):
 
 
 def _dense_hidden(found, refs, earlier):
+    # No visible twin: it compares with the facts of an earlier step (`model` as loaded), which a
+    # visible check, judging one cell's facts, does not receive. Validate names the usual cases
+    # (`dense_model` is `model`, `model` no longer a CNN) through the later steps' own checks.
     before = earlier.get("test_load_model", {}).get("model")
     now = found.get("model", Missing())
     if isinstance(before, Model):
@@ -592,6 +595,12 @@ def acti_stage(acti: Fact, refs) -> int | None:
 
 def _acti_hidden(name: str, conv_number: int):
     def hidden(found, refs, earlier):
+        # Visible twin: the input and output shapes and the reuse of `model`'s layers. Against the
+        # reference only: which layer of the checkpoint the model ends at (its output on the probe).
+        with against_reference():
+            reference_stage(found, refs)
+
+    def reference_stage(found, refs):
         acti = found[name]
         stage, wanted = acti_stage(acti, refs), refs.conv_index(conv_number)
         wanted_ko, wanted_en = CONV_NAMES[conv_number]
