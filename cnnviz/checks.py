@@ -32,6 +32,8 @@ class CheckFailed(AssertionError):
     course's own frames, which only say where the check lives.
     """
 
+    reference = False  # see fail()
+
     def _render_traceback_(self) -> list[str]:
         lines = screen_lines(str(self), prefix="AssertionError: ")
         lines[0] = "\x1b[0;31mAssertionError\x1b[0m" + lines[0][len("AssertionError"):]
@@ -42,11 +44,17 @@ class CheckFailed(AssertionError):
 CheckFailed.__name__ = CheckFailed.__qualname__ = "AssertionError"
 
 
-def fail(ko: str, en: str) -> NoReturn:
-    """Raise the check's one bilingual message."""
+def fail(ko: str, en: str, *, reference: bool = False) -> NoReturn:
+    """Raise the check's one bilingual message.
+
+    ``reference``: the failure comes from a comparison with the grader's reference
+    (``cnnviz.lesson``'s hidden checks), which no check in the student's kernel can make.
+    """
     __tracebackhide__ = True
+    failure = CheckFailed(f"{ko} / {en}")
+    failure.reference = reference
     # `from None`: a failure raised while handling another exception shows one message.
-    raise CheckFailed(f"{ko} / {en}") from None
+    raise failure from None
 
 
 # nbgrader's Validate dialog shows a failed cell's output in a <pre> that never wraps, and a
@@ -353,7 +361,8 @@ def assert_image_grid(fig: Figure, name: str, images, rows: int, cols: int, *,
                       cmap: str | None = None, atol: float = 1e-5) -> None:
     """Fail unless ``fig`` is a ``rows`` x ``cols`` grid of imshow panels showing ``images`` in row-major order.
 
-    ``images``: the 2-D arrays that belong in the panels; ``source_ko``/``source_en``
+    ``images``: the 2-D arrays that belong in the panels, or None to check only what needs
+    no expected image (panels, grid, colour scale, axes, colour map); ``source_ko``/``source_en``
     name where they come from (a Korean noun phrase, an English one).
     ``scale``: None (not checked), ``"own"`` (every panel on its own data's
     range: no vmin/vmax) or ``(vmin, vmax)`` shared by all panels.
@@ -362,10 +371,16 @@ def assert_image_grid(fig: Figure, name: str, images, rows: int, cols: int, *,
     a wrong order), the colour scale, hidden axes, the colour map.
     """
     __tracebackhide__ = True
-    expected = [np.asarray(img) for img in images]
+    expected = [] if images is None else [np.asarray(img) for img in images]
     panels = image_panels(fig)
     found = len(panels)
     grid_ko, grid_en = f"{rows}행 {cols}열", f"{rows} x {cols}"
+    a_grid = "an" if str(rows)[0] == "8" or rows in (11, 18) else "a"  # "an 8 x 8 grid"
+
+    def place(k: int) -> tuple[str, str]:
+        # A figure of one image has no grid to place it in: "the image of sample_fig".
+        return ("이미지", "the image") if rows * cols == 1 else position(k, cols)
+
     if found == 0 and fig.axes:
         fail(
             f"`{name}` 그림에 축은 {len(fig.axes)}개 있지만 이미지가 그려진 패널이 없습니다. "
@@ -376,7 +391,7 @@ def assert_image_grid(fig: Figure, name: str, images, rows: int, cols: int, *,
         found == rows * cols,
         f"`{name}` 그림은 {grid_ko} 격자여야 하는데 이미지가 그려진 패널이 {found}개입니다. "
         f"`{name}` 그림을 만드는 셀을 확인하세요.",
-        f"{name} should be a {grid_en} grid, but {found} panels hold an image. Look at the cell that draws {name}.",
+        f"{name} should be {a_grid} {grid_en} grid, but {found} panels hold an image. Look at the cell that draws {name}.",
     )
     shape = grid_shape(fig)
     found_ko = "격자가 아닌 배치" if shape is None else f"{shape[0]}행 {shape[1]}열"
@@ -384,14 +399,15 @@ def assert_image_grid(fig: Figure, name: str, images, rows: int, cols: int, *,
     check(
         shape == (rows, cols),
         f"`{name}` 그림은 {grid_ko} 격자여야 하는데 지금은 {found_ko}입니다. `plt.subplots()`의 행과 열 수를 확인하세요.",
-        f"{name} should be a {grid_en} grid, found {found_en}. Check the rows and columns you give plt.subplots().",
+        f"{name} should be {a_grid} {grid_en} grid, found {found_en}. Check the rows and columns you give plt.subplots().",
     )
     arrays = [np.squeeze(im.array) for _, im in panels]
     for k, (array, want) in enumerate(zip(arrays, expected)):
-        where_ko, where_en = position(k, cols)
+        where_ko, where_en = place(k)
         check(
             array.shape == want.shape,
-            f"`{name}` 그림의 {where_ko}에 그린 이미지의 크기가 맞지 않습니다(지금은 {_dims(array.shape)}). "
+            f"`{name}` 그림의 {'이미지' if rows * cols == 1 else where_ko + '에 그린 이미지'}의 크기가 맞지 않습니다"
+            f"(지금은 {_dims(array.shape)}). "
             "어느 축을 인덱싱했는지 확인하세요.",
             f"{where_en} of {name} shows an image of the wrong size ({_dims(array.shape)}); check which axes you index.",
         )
@@ -402,7 +418,7 @@ def assert_image_grid(fig: Figure, name: str, images, rows: int, cols: int, *,
     for k, (array, want) in enumerate(zip(arrays, expected)):
         if same(array, want):
             continue
-        where_ko, where_en = position(k, cols)
+        where_ko, where_en = place(k)
         other = next((j for j, e in enumerate(expected) if j != k and same(array, e)), None)
         if other is not None:
             fail(
@@ -421,17 +437,17 @@ def assert_image_grid(fig: Figure, name: str, images, rows: int, cols: int, *,
     # about the first property (in the documented order) that is wrong anywhere.
     if scale == "own":
         for k, (_, im) in enumerate(panels):
-            where_ko, where_en = position(k, cols)
+            where_ko, where_en = place(k)
             check(
                 own_scale(im),
-                f"`{name}` 그림의 {where_ko}이 자기 값의 범위로 그려지지 않았습니다. "
+                f"`{name}` 그림의 {particle(where_ko, '이/가')} 자기 값의 범위로 그려지지 않았습니다. "
                 "특성 맵은 맵마다 값의 범위가 다르므로 `vmin`과 `vmax`를 주지 마세요.",
                 f"{where_en} of {name} is not drawn on its own range of values: feature maps differ in range, "
                 "so give no vmin or vmax.",
             )
     elif scale is not None:
         for k, (_, im) in enumerate(panels):
-            where_ko, where_en = position(k, cols)
+            where_ko, where_en = place(k)
             lo, hi = im.clim
             check(
                 bool(np.allclose((lo, hi), scale)),
@@ -442,7 +458,7 @@ def assert_image_grid(fig: Figure, name: str, images, rows: int, cols: int, *,
             )
     if axes_off:
         for k, (ax, _) in enumerate(panels):
-            where_ko, where_en = position(k, cols)
+            where_ko, where_en = place(k)
             check(
                 not ax.axis_on,
                 f"`{name}` 그림의 {where_ko}에 축이 보입니다. 모든 패널에서 `axis('off')`로 축을 숨기세요.",
@@ -450,19 +466,26 @@ def assert_image_grid(fig: Figure, name: str, images, rows: int, cols: int, *,
             )
     if cmap is not None:
         for k, (_, im) in enumerate(panels):
-            where_ko, where_en = position(k, cols)
+            where_ko, where_en = place(k)
             check(
                 im.cmap == cmap,
                 f"`{name}` 그림의 {where_ko} 컬러맵이 설명과 다릅니다(지금은 `{im.cmap}`). "
-                "`imshow()`에 `cmap`을 지정했는지 확인하세요.",
+                "`imshow()`에 준 `cmap` 인자를 확인하세요.",
                 f"{where_en} of {name} uses the colour map {im.cmap}, not the one the instructions give: "
-                "pass cmap to imshow().",
+                "check the cmap argument of imshow().",
             )
 
 
 def histogram(fig: Figure, name: str) -> tuple[Axes, Histogram]:
     """The one histogram of ``fig`` (on the last axes that has one), or fail."""
     __tracebackhide__ = True
+    check(
+        bool(fig.axes),
+        f"`{name}` 그림이 비어 있습니다(축이 하나도 없습니다). `plt.show()` 다음에 `plt.gcf()`로 가져온 그림은 "
+        "새로 만들어진 빈 그림입니다. 히스토그램을 그린 그림, 즉 `plt.subplots()`가 돌려주는 그림을 담으세요.",
+        f"{name} is an empty figure (it has no axes): a figure taken with plt.gcf() after plt.show() is a new, "
+        "empty one. Store the figure you drew the histogram on, the one plt.subplots() returns.",
+    )
     with_bars = [ax for ax in fig.axes if ax.histograms]
     check(
         bool(with_bars),

@@ -21,6 +21,7 @@ import dataclasses
 import hashlib
 import io
 import json
+import re
 import sys
 import types
 import typing
@@ -412,10 +413,49 @@ def describe(value, namespace: dict | None = None) -> Fact:
     return value_facts(value)
 
 
+# Facts a visible check needs that no single variable holds, named by the expression they stand for:
+# ``a[0]``, the first item of the notebook's ``a`` (the first training image); ``m(b)``, the notebook's
+# model ``m`` run on its array ``b`` (the student's own model on the student's own batch).
+DERIVED = re.compile(r"^(?P<base>[A-Za-z_]\w*)(?:\[0\]|\((?P<arg>[A-Za-z_]\w*)\))$")
+
+
+def _derived(name: str, namespace: dict) -> Fact:
+    """The fact a derived name (``a[0]``, ``m(b)``) stands for; ``Missing()`` if its variables are not there."""
+    match = DERIVED.match(name)
+    base, arg = match["base"], match["arg"]
+    if base not in namespace or (arg is not None and arg not in namespace):
+        return Missing()
+    value = namespace[base]
+    if arg is None:
+        return value_facts(value[0])
+    import keras
+
+    batch = _numbers(namespace[arg])
+    if not isinstance(value, keras.Model) or batch is None:
+        return Value(type_name=_type_name(value))
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = value(batch.astype(np.float32), training=False)
+    if isinstance(result, (list, tuple)) and len(result) == 1:
+        result = result[0]
+    return value_facts(result)
+
+
 def extract(namespace: dict, names) -> dict[str, Fact]:
-    """Facts about the variables ``names`` of a notebook's namespace; a missing name gives ``Missing()``."""
+    """Facts about the variables ``names`` of a notebook's namespace; a missing name gives ``Missing()``.
+
+    A name of the form ``a[0]`` or ``m(b)`` (see ``DERIVED``) gives the fact of that expression.
+    """
     found = {}
     for name in names:
+        if DERIVED.match(name) and name not in namespace:
+            try:
+                found[name] = _derived(name, namespace)
+            except Exception:
+                found[name] = Value(type_name="error")
+            continue
         if name not in namespace:
             found[name] = Missing()
             continue

@@ -102,6 +102,26 @@ def _cannot_judge(name: str, earlier_step: str):
 
 
 @contextmanager
+def against_reference():
+    """Hidden comparisons with the grader's reference: the checkpoint and the data as the grader
+    reads them (``cnnviz.reference``). They have no visible twin: the student's kernel holds
+    only the student's own values, and a reference there would show the expected ones. A
+    failure here is marked as such (``Verdict.stage == "reference"``)."""
+    __tracebackhide__ = True
+    try:
+        yield
+    except AssertionError as exc:
+        ko, _, en = str(exc).partition(" / ")
+        checks.fail(ko, en, reference=True)
+
+
+@contextmanager
+def _same():
+    """No change to a failure (the other branch of ``against_reference() if ... else _same()``)."""
+    yield
+
+
+@contextmanager
 def _judged_on(own: bool, name: str, earlier_step: str):
     """Checks of a later step: if they ran against the reference because the student's
     earlier ``name`` was unusable and they fail, say which step to complete first."""
@@ -111,7 +131,8 @@ def _judged_on(own: bool, name: str, earlier_step: str):
     except AssertionError:
         if own:
             raise
-        _cannot_judge(name, earlier_step)
+        with against_reference():  # judged on the reference: no visible twin
+            _cannot_judge(name, earlier_step)
 
 
 def _trained_kernel(found: dict, refs) -> tuple[np.ndarray, bool]:
@@ -152,6 +173,13 @@ def _load_model_visible(found):
 
 def _load_model_hidden(found, refs, earlier):
     found_model = found["model"]
+    # No visible twin: whether `model` is the checkpoint needs the grader's own copy of it (the
+    # file in the student's folder is the student's to change).
+    with against_reference():
+        _load_model_reference(found_model, refs)
+
+
+def _load_model_reference(found_model, refs):
     checks.check(
         tuple(layer.class_name for layer in found_model.layers) == refs.layer_classes,
         f"`model` 변수가 `{CHECKPOINT_NAME}` 파일에서 불러온 합성곱 신경망이 아닙니다. "
@@ -181,6 +209,13 @@ def _layer_digests(model: Fact) -> list[tuple[bool, str]]:
     return [(layer.is_conv2d, layer.weights_digest) for layer in model.layers if layer.weights_digest]
 
 
+def _first_conv_kernel(found) -> np.ndarray | None:
+    """The kernel of the student's ``conv`` if it is the first Conv2D of the student's own ``model``."""
+    kernel = _layer_kernel(found.get("conv", Missing()))
+    first = next((digest for is_conv, digest in _layer_digests(found.get("model")) if is_conv), None)
+    return kernel if kernel is not None and first is not None and found["conv"].weights_digest == first else None
+
+
 def _first_conv_visible(found):
     checks.require(found, "conv", "kernel_shape", "bias_shape")
     layer = checks.conv2d(found["conv"], "conv")
@@ -190,19 +225,28 @@ def _first_conv_visible(found):
         checks.check(layer.weights_digest == first, *_NOT_FIRST_CONV)
     checks.assert_rank(found["kernel_shape"], 4, "kernel_shape")
     checks.assert_rank(found["bias_shape"], 1, "bias_shape")
+    # The shapes of the student's own `conv`: a shape read off another layer is named here.
+    kernel, bias = layer.weights
+    checks.assert_shape(found["kernel_shape"], kernel.shape, "kernel_shape", *_SHAPE_HINT)
+    checks.assert_shape(found["bias_shape"], bias.shape, "bias_shape", *_SHAPE_HINT)
+
+
+_SHAPE_HINT = ("`conv.weights`의 어느 가중치에서 `.shape`를 가져왔는지 확인하세요.",
+               "Check which of conv.weights you take the .shape of.")
 
 
 def _first_conv_hidden(found, refs, earlier):
     kernel, bias = found["conv"].weights
-    checks.check(
-        kernel.shape == refs.kernel.shape and bool(np.allclose(kernel, refs.kernel, atol=1e-6))
-        and bias.shape == refs.bias.shape and bool(np.allclose(bias, refs.bias, atol=1e-6)),
-        *_NOT_FIRST_CONV,
-    )
-    hint = ("`conv.weights`의 어느 가중치에서 `.shape`를 가져왔는지 확인하세요.",
-            "Check which of conv.weights you take the .shape of.")
-    checks.assert_shape(found["kernel_shape"], refs.kernel.shape, "kernel_shape", *hint)
-    checks.assert_shape(found["bias_shape"], refs.bias.shape, "bias_shape", *hint)
+    # Visible twin: `conv` against the first Conv2D of the student's own `model`, and the shapes
+    # against `conv`'s. Against the reference only: a `model` that is not the checkpoint.
+    with against_reference():
+        checks.check(
+            kernel.shape == refs.kernel.shape and bool(np.allclose(kernel, refs.kernel, atol=1e-6))
+            and bias.shape == refs.bias.shape and bool(np.allclose(bias, refs.bias, atol=1e-6)),
+            *_NOT_FIRST_CONV,
+        )
+        checks.assert_shape(found["kernel_shape"], refs.kernel.shape, "kernel_shape", *_SHAPE_HINT)
+        checks.assert_shape(found["bias_shape"], refs.bias.shape, "bias_shape", *_SHAPE_HINT)
 
 
 _step("test_first_conv", "첫 번째 합성곱 층", "the first convolution layer", "conv", "kernel_shape", "bias_shape",
@@ -221,16 +265,22 @@ def _conv_weights_visible(found):
         f"conv_weights should be the 4-D kernel, found {array.ndim} dimensions. "
         "Convert the first of conv.weights (the kernel).",
     )
+    kernel = _layer_kernel(found.get("conv", Missing()))
+    if kernel is not None:  # the student's own `conv`: another layer's kernel is named here
+        _conv_weights_against(found, kernel, True)
+
+
+def _conv_weights_against(found, kernel, own):
+    with _judged_on(own, "conv", "test_first_conv"):
+        checks.assert_array_close(
+            found["conv_weights"], kernel, "conv_weights",
+            "`conv` 층의 커널(`conv.weights`의 첫 번째 가중치)을 넘파이 배열로 바꿨는지 확인하세요.",
+            "It should be the kernel of conv (the first of conv.weights) as a NumPy array.", atol=1e-6)
 
 
 def _conv_weights_hidden(found, refs, earlier):
     kernel = _layer_kernel(found.get("conv", Missing()))
-    own = kernel is not None
-    with _judged_on(own, "conv", "test_first_conv"):
-        checks.assert_array_close(
-            found["conv_weights"], kernel if own else refs.kernel, "conv_weights",
-            "`conv` 층의 커널(`conv.weights`의 첫 번째 가중치)을 넘파이 배열로 바꿨는지 확인하세요.",
-            "It should be the kernel of conv (the first of conv.weights) as a NumPy array.", atol=1e-6)
+    _conv_weights_against(found, kernel if kernel is not None else refs.kernel, kernel is not None)
 
 
 _step("test_conv_weights", "커널 배열", "the kernel array", "conv_weights", "conv")(
@@ -310,6 +360,9 @@ def _kernel_grid_visible(found):
     own = _grid_kernel(found.get("conv_weights", Missing()))
     if own is not None:
         _kernel_grid(found, "kernel_fig", own, True, "conv_weights", "test_conv_weights")
+    else:  # no kernel of the student's to compare with: what the grid needs whatever it shows
+        checks.assert_image_grid(found["kernel_fig"], "kernel_fig", None, 2, 16, source_ko="", source_en="",
+                                 scale=(-0.5, 0.5))
 
 
 def _kernel_grid_hidden(found, refs, earlier):
@@ -340,6 +393,10 @@ def _untrained_visible(found):
     if layer.weights_digest:
         checks.check(layer.weights_digest not in {digest for _, digest in _layer_digests(found.get("model"))},
                      *_TRAINED_WEIGHTS)
+    trained = _first_conv_kernel(found)
+    if trained is not None:  # the student's own first layer: the shape the instructions ask to copy
+        _untrained_shape(layer.weights[0], trained.shape)
+    checks.assert_glorot_uniform(layer.weights[0], "no_training_conv")
     checks.assert_numpy(found["no_training_weights"], "no_training_weights")
     checks.assert_array_close(
         found["no_training_weights"], layer.weights[0], "no_training_weights",
@@ -347,20 +404,27 @@ def _untrained_visible(found):
         "It should be the kernel of no_training_conv as a NumPy array.", atol=1e-6)
 
 
-def _untrained_hidden(found, refs, earlier):
-    layer = found["no_training_conv"]
-    kernel = layer.weights[0]
+def _untrained_shape(kernel, trained_shape):
     checks.check(
-        kernel.shape == refs.kernel.shape,
+        kernel.shape == tuple(trained_shape),
         "`no_training_conv` 층의 커널 모양이 훈련된 첫 번째 층과 다릅니다. 입력 모양과 필터 수를 확인하세요.",
         "the kernel of no_training_conv is not shaped like the trained first layer's: check the input shape "
         "and the number of filters.",
     )
-    checks.check(not np.allclose(kernel, refs.kernel), *_TRAINED_WEIGHTS)
-    checks.assert_glorot_uniform(kernel, "no_training_conv")
 
 
-_step("test_untrained", "훈련하지 않은 층", "the untrained layer", "no_training_conv", "no_training_weights", "model")(
+def _untrained_hidden(found, refs, earlier):
+    kernel = found["no_training_conv"].weights[0]
+    # Visible twins: the shape of the student's own `conv`, the weights of the student's own `model`
+    # and the Glorot check (a statistic of the layer's own kernel). Against the reference only: a
+    # `conv` or `model` that is not the checkpoint's.
+    with against_reference():
+        _untrained_shape(kernel, refs.kernel.shape)
+        checks.check(not np.allclose(kernel, refs.kernel), *_TRAINED_WEIGHTS)
+
+
+_step("test_untrained", "훈련하지 않은 층", "the untrained layer", "no_training_conv", "no_training_weights", "model",
+      "conv")(
     (_untrained_visible, _untrained_hidden))
 
 _UNTRAINED_SOURCES = ("no_training_weights", "no_training_conv")
@@ -408,8 +472,15 @@ def _compare_visible(found):
     checks.number(found["glorot_limit"], "glorot_limit")
     checks.boolean(found["within_limit"], "within_limit")
     conv_std, untrained_std = _number(found.get("conv_std", Missing())), _number(found.get("no_training_std", Missing()))
+    trained, untrained = _usable_array(found.get("conv_weights", Missing())), _untrained_kernel(found)
     if conv_std is not None and untrained_std:
         _ratio_check(found, conv_std / untrained_std, True)
+    elif trained is not None and untrained is not None and untrained.std():
+        _ratio_check(found, trained.std() / untrained.std(), True)
+    # The bound for the shape of the student's own kernels, when the trained and the untrained agree.
+    if trained is not None and untrained is not None and untrained.ndim == 4 and untrained.shape == trained.shape:
+        _bound_check(found, untrained.shape)
+    _within_check(found)
 
 
 def _ratio_check(found, expected, own):
@@ -420,19 +491,14 @@ def _ratio_check(found, expected, own):
             "It should be the trained weights' standard deviation divided by the untrained weights'.")
 
 
-def _compare_hidden(found, refs, earlier):
-    conv_std, untrained_std = _number(found.get("conv_std", Missing())), _number(found.get("no_training_std", Missing()))
-    if conv_std is not None and untrained_std:
-        _ratio_check(found, conv_std / untrained_std, True)
-    else:
-        trained, _ = _trained_kernel(found, refs)
-        untrained = _require_untrained(found)
-        _ratio_check(found, trained.std() / untrained.std(), True)
-    limit = checks.glorot_limit(refs.kernel.shape)
+def _bound_check(found, kernel_shape):
     checks.assert_number_close(
-        found["glorot_limit"], limit, "glorot_limit",
+        found["glorot_limit"], checks.glorot_limit(kernel_shape), "glorot_limit",
         "글로럿 균등 분포의 경계 공식에 이 층의 입력 쪽과 출력 쪽 연결 수를 넣었는지 확인하세요.",
         "Check the Glorot-uniform bound formula and this layer's fan-in and fan-out.")
+
+
+def _within_check(found):
     student_limit = checks.number(found["glorot_limit"], "glorot_limit")
     untrained = _require_untrained(found)
     truth = bool(np.all(np.abs(untrained) <= student_limit * (1 + 1e-6)))
@@ -442,6 +508,22 @@ def _compare_hidden(found, refs, earlier):
         "확인하세요.",
         "within_limit is not right: compare the absolute values of all untrained weights with glorot_limit.",
     )
+
+
+def _compare_hidden(found, refs, earlier):
+    conv_std, untrained_std = _number(found.get("conv_std", Missing())), _number(found.get("no_training_std", Missing()))
+    if conv_std is not None and untrained_std:
+        _ratio_check(found, conv_std / untrained_std, True)
+    else:
+        trained, own = _trained_kernel(found, refs)
+        untrained = _require_untrained(found)
+        with against_reference() if not own else _same():
+            _ratio_check(found, trained.std() / untrained.std(), True)
+    # Visible twin: the bound for the student's own kernels' shape. Against the reference only:
+    # kernels of another shape than the checkpoint's first layer (the instructions give its fans).
+    with against_reference():
+        _bound_check(found, refs.kernel.shape)
+    _within_check(found)
 
 
 _step("test_compare", "두 층 비교", "comparing the two layers", "std_ratio", "glorot_limit", "within_limit",
@@ -465,6 +547,9 @@ def _dense_visible(found):
 
 
 def _dense_hidden(found, refs, earlier):
+    # No visible twin: it compares with the facts of an earlier step (`model` as loaded), which a
+    # visible check, judging one cell's facts, does not receive. Validate names the usual cases
+    # (`dense_model` is `model`, `model` no longer a CNN) through the later steps' own checks.
     before = earlier.get("test_load_model", {}).get("model")
     now = found.get("model", Missing())
     if isinstance(before, Model):
@@ -510,6 +595,12 @@ def acti_stage(acti: Fact, refs) -> int | None:
 
 def _acti_hidden(name: str, conv_number: int):
     def hidden(found, refs, earlier):
+        # Visible twin: the input and output shapes and the reuse of `model`'s layers. Against the
+        # reference only: which layer of the checkpoint the model ends at (its output on the probe).
+        with against_reference():
+            reference_stage(found, refs)
+
+    def reference_stage(found, refs):
         acti = found[name]
         stage, wanted = acti_stage(acti, refs), refs.conv_index(conv_number)
         wanted_ko, wanted_en = CONV_NAMES[conv_number]
@@ -555,15 +646,32 @@ def _sample_visible(found):
         "`sample_fig` 그림의 이미지 값이 원래 픽셀 값이 아닙니다. `train_input[0]`을 바꾸지 말고 그대로 그리세요.",
         "sample_fig does not show the raw pixel values: draw train_input[0] as it is, without scaling it.",
     )
+    first = _first_image(found)
+    if first is not None:  # the student's own first training image, as loaded
+        _sample_drawn(found, first)
 
 
-def _sample_hidden(found, refs, earlier):
-    checks.assert_image_grid(found["sample_fig"], "sample_fig", [refs.train_image], 1, 1,
+def _first_image(found) -> np.ndarray | None:
+    """The student's own first training image ``train_input[0]``, if it is one 28 x 28 image."""
+    image = _usable_array(found.get("train_input[0]", Missing()))
+    return image if image is not None and image.shape == (28, 28) else None
+
+
+def _sample_drawn(found, image):
+    checks.assert_image_grid(found["sample_fig"], "sample_fig", [image], 1, 1,
                              source_ko="첫 번째 훈련 이미지", source_en="the first training image",
                              axes_off=False, cmap="gray_r")
 
 
-_step("test_sample", "샘플 이미지", "the sample image", "sample_fig")((_sample_visible, _sample_hidden))
+def _sample_hidden(found, refs, earlier):
+    # Visible twin: the student's own `train_input[0]`. Against the reference only: a
+    # `train_input` that is not Fashion-MNIST's training set as the grader reads it.
+    with against_reference():
+        _sample_drawn(found, refs.train_image)
+
+
+_step("test_sample", "샘플 이미지", "the sample image", "sample_fig", "train_input[0]")(
+    (_sample_visible, _sample_hidden))
 
 
 def _sample_batch_visible(found):
@@ -581,15 +689,29 @@ def _sample_batch_visible(found):
         "`sample_batch` 배열의 값이 0~1 범위에 있지 않습니다. 픽셀 값을 255로 나눴는지 확인하세요.",
         "sample_batch is not within 0 to 1: divide the pixel values by 255.",
     )
+    first = _first_image(found)
+    if first is not None:
+        # The student's own first training image, scaled once: pixels as loaded are divided by 255;
+        # a `train_input` the student already scaled to 0~1 is used as it is.
+        scaled = first / 255.0 if float(first.max()) > 1.0 else first
+        _sample_batch_is(found, scaled.reshape(1, 28, 28, 1))
+
+
+def _sample_batch_is(found, expected):
+    checks.assert_array_close(found["sample_batch"], expected, "sample_batch",
+                              "첫 번째 훈련 이미지를 255로 한 번만 나눴는지 확인하세요.",
+                              "It should be the first training image divided by 255, once.", atol=1e-6)
 
 
 def _sample_batch_hidden(found, refs, earlier):
-    checks.assert_array_close(found["sample_batch"], refs.sample_batch(), "sample_batch",
-                              "첫 번째 훈련 이미지를 255로 나눴는지 확인하세요.",
-                              "It should be the first training image divided by 255.", atol=1e-6)
+    # Visible twin: the student's own `train_input[0]`. Against the reference only: a
+    # `train_input` that is not Fashion-MNIST's training set as the grader reads it.
+    with against_reference():
+        _sample_batch_is(found, refs.sample_batch())
 
 
-_step("test_sample_batch", "샘플 배치", "the sample batch", "sample_batch")((_sample_batch_visible, _sample_batch_hidden))
+_step("test_sample_batch", "샘플 배치", "the sample batch", "sample_batch", "train_input[0]")(
+    (_sample_batch_visible, _sample_batch_hidden))
 
 
 def _maps_visible(name: str, acti_name: str, channels: int, size: int):
@@ -605,8 +727,20 @@ def _maps_visible(name: str, acti_name: str, channels: int, size: int):
             f"`{acti_name}` 모델에 `sample_batch` 배열을 넣어 얻었는지 확인하세요.",
             f"{name} is not the right shape (found {checks._dims(array.shape)}): run {acti_name} on sample_batch.",
         )
+        # The student's own model on the student's own batch (error carried forward, as graded).
+        output = found.get(f"{acti_name}(sample_batch)")
+        if _own_batch(found)[1] and isinstance(output, Value) and output.array is not None:
+            _maps_are(found, name, acti_name, output.array)
 
     return visible
+
+
+def _maps_are(found, name, acti_name, expected):
+    checks.assert_array_close(
+        found[name], expected, name,
+        f"`{acti_name}` 모델에 `sample_batch` 배열을 넣어 얻은 출력인지 확인하세요.",
+        f"It should be the output of {acti_name} for sample_batch.",
+        atol=1e-4)
 
 
 def _own_batch(found) -> tuple[np.ndarray | None, bool]:
@@ -623,24 +757,23 @@ def _maps_hidden(name: str, conv_number: int, acti_name: str):
         # (known from its output on the probe), on the student's own batch. A model that is
         # not built on `model`'s layers gives maps no one can recompute: judged against the
         # right layer, a failure then names the model's step, not the maps.
+        # Visible twin: the student's model run on the student's batch in the kernel. Against
+        # the reference only: which layer of the checkpoint the model ends at, and a batch or
+        # model that is unusable (the maps are then judged on the reference's).
         stage = acti_stage(found.get(acti_name, Missing()), refs)
         own_stage = stage is not None
         stage = stage if own_stage else refs.conv_index(conv_number)
         expected = refs.stage_outputs(batch if own else refs.sample_batch())[stage]
         with _judged_on(own_stage, acti_name, f"test_{acti_name}"), \
-                _judged_on(own, "sample_batch", "test_sample_batch"):
-            checks.assert_array_close(
-                found[name], expected, name,
-                f"`{acti_name}` 모델에 `sample_batch` 배열을 넣어 얻은 출력인지 확인하세요.",
-                f"It should be the output of {acti_name} for sample_batch.",
-                atol=1e-4)
+                _judged_on(own, "sample_batch", "test_sample_batch"), against_reference():
+            _maps_are(found, name, acti_name, expected)
 
     return hidden
 
 
 _step("test_feature_maps_1", "첫 번째 층의 특성 맵", "the first layer's feature maps",
-      "feature_maps_1", "sample_batch", "conv_acti")((_maps_visible("feature_maps_1", "conv_acti", 32, 28),
-                                         _maps_hidden("feature_maps_1", 1, "conv_acti")))
+      "feature_maps_1", "sample_batch", "conv_acti", "conv_acti(sample_batch)")(
+    (_maps_visible("feature_maps_1", "conv_acti", 32, 28), _maps_hidden("feature_maps_1", 1, "conv_acti")))
 
 
 def _map_grid(fig_name: str, maps_name: str, conv_number: int, rows: int, cols: int):
@@ -660,6 +793,9 @@ def _map_grid(fig_name: str, maps_name: str, conv_number: int, rows: int, cols: 
         own = usable(found)
         if own is not None:
             draw(found, own, True)
+        else:  # no maps of the student's to compare with: what the grid needs whatever it shows
+            checks.assert_image_grid(found[fig_name], fig_name, None, rows, cols, source_ko="", source_en="",
+                                     scale="own")
 
     def hidden(found, refs, earlier):
         own = usable(found)
@@ -675,8 +811,8 @@ _step("test_conv2_acti", "두 번째 합성곱 층까지의 모델", "the model 
       "conv2_acti", "model")((_acti_visible("conv2_acti", 2, (None, 14, 14, 64)), _acti_hidden("conv2_acti", 2)))
 
 _step("test_feature_maps_2", "두 번째 층의 특성 맵", "the second layer's feature maps",
-      "feature_maps_2", "sample_batch", "conv2_acti")((_maps_visible("feature_maps_2", "conv2_acti", 64, 14),
-                                         _maps_hidden("feature_maps_2", 2, "conv2_acti")))
+      "feature_maps_2", "sample_batch", "conv2_acti", "conv2_acti(sample_batch)")(
+    (_maps_visible("feature_maps_2", "conv2_acti", 64, 14), _maps_hidden("feature_maps_2", 2, "conv2_acti")))
 
 _step("test_feature_grid_2", "두 번째 층 특성 맵 그림", "the second layer's feature-map grid",
       "feature_fig_2", "feature_maps_2")(_map_grid("feature_fig_2", "feature_maps_2", 2, 8, 8))
@@ -708,7 +844,7 @@ def _in_step(step: Step):
         yield
     except AssertionError as exc:
         ko, _, en = str(exc).partition(" / ")
-        checks.fail(f"[{step.title_ko}] {ko}", f"[{step.title_en}] {en}")
+        checks.fail(f"[{step.title_ko}] {ko}", f"[{step.title_en}] {en}", reference=getattr(exc, "reference", False))
 
 
 def check(grade_id: str, namespace: dict) -> None:
@@ -721,6 +857,12 @@ def check(grade_id: str, namespace: dict) -> None:
         _publish(grade_id, found)
     with _in_step(step):
         step.visible(found)
+    # A passed test cell says so, so that a student can tell it from a cell that never ran.
+    print(PASSED)
+
+
+# The line a test cell prints when its visible checks pass (grading adds the hidden ones).
+PASSED = "이 단계의 검사를 통과했습니다. / This step's checks pass."
 
 
 def check_hidden(grade_id: str, namespace: dict) -> None:
@@ -744,7 +886,10 @@ class Verdict:
 
     passed: bool
     message: str = ""
-    stage: str = ""  # "visible": Validate names this mistake too; "hidden": only grading does
+    # "visible": Validate names this mistake too; "reference": only a comparison with the grader's
+    # reference names it (no visible twin can, see against_reference); "hidden": a hidden check on
+    # the student's own values that Validate missed (the catalogue test fails on it).
+    stage: str = ""
     crashed: bool = False  # the check itself failed (a bug in the course, not in the answer)
 
 
@@ -758,7 +903,7 @@ def grade(grade_id: str, found: dict[str, Fact], refs, earlier: dict[str, dict[s
             stage = "hidden"
             step.hidden(found, refs, earlier)
     except AssertionError as exc:
-        return Verdict(False, str(exc), stage)
+        return Verdict(False, str(exc), "reference" if getattr(exc, "reference", False) else stage)
     except Exception as exc:  # a defect of the check, reported as such
         return Verdict(False, f"채점 검사가 오류로 멈췄습니다. 강사에게 알려 주세요. / The check itself failed "
                               f"({type(exc).__name__}: {str(exc)[:200]}); please tell your instructor.", stage, True)

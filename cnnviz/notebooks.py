@@ -103,6 +103,8 @@ def failure_messages(autograded_nb) -> dict[str, str]:
 
 def caught_by(autograded_nb) -> dict[str, str]:
     """For each graded cell the trusted checks failed: "visible" where the student's own
-    Validate names the mistake too, "hidden" where only the hidden tests do (``cnnviz.trusted``)."""
+    Validate names the mistake too, "reference" where only a comparison with the grader's
+    reference can, "hidden" where a hidden check on the student's own values did and Validate
+    did not (``cnnviz.lesson.Verdict``)."""
     return {grade_id(cell): cell.metadata["cnnviz_caught_by"] for cell in autograded_nb.cells
             if "cnnviz_caught_by" in cell.metadata and grade_id(cell)}

@@ -18,7 +18,7 @@ def grade_submissions(notebooks: dict, root: Path = COURSE_ROOT) -> dict[str, di
     """Autograde notebooks (student name -> notebook) in a scratch course of ``root``.
 
     Returns, per student, ``{"scores": {grade_id: score}, "messages": {grade_id: message},
-    "caught_by": {grade_id: "visible" or "hidden"}, "error": why it was not graded, or ""}``
+    "caught_by": {grade_id: "visible", "reference" or "hidden"}, "error": why it was not graded, or ""}``
     (see ``cnnviz.trusted``).
     """
     results = {}

@@ -31,7 +31,7 @@ END_HIDDEN = "END HIDDEN TESTS"
 # The grader's own first cell in the kernel; removed again before anything is saved.
 PUBLISH_SOURCE = "from cnnviz import lesson as _cnnviz_lesson\n_cnnviz_lesson.publish_facts()"
 GRADER_CELL = "cnnviz_grader_cell"
-CAUGHT_BY = "cnnviz_caught_by"  # cell metadata: "visible" (Validate names it) or "hidden"
+CAUGHT_BY = "cnnviz_caught_by"  # cell metadata: Verdict.stage, "visible" (Validate names it), "reference" or "hidden"
 NO_FACTS = (
     "채점기가 이 단계의 값을 읽지 못했습니다. 이 테스트 셀이 실행되지 않았거나(앞에서 커널이 멈춘 경우 등) "
     "채점에 쓰이는 코드를 건드렸을 수 있습니다. 커널을 다시 시작해 노트북 전체를 실행해 보세요."

@@ -676,6 +676,13 @@ def test_figure_without_histogram_fails(weights):
     fails(hist_of, fig, weights, match="hist_fig holds no histogram: draw it with hist")
 
 
+def test_an_empty_figure_taken_after_plt_show_is_named_as_such(weights):
+    plt.hist(weights.ravel())
+    plt.close("all")  # what plt.show() does with the inline backend
+    message = fails(hist_of, plt.gcf(), weights, match="hist_fig is an empty figure .*plt.gcf\\(\\) after plt.show\\(\\)")
+    assert "plt.subplots()" in message
+
+
 def test_histogram_facts_with_degenerate_bars_give_a_verdict_not_an_error(weights):
     # Facts a lying kernel could send: no bins, a zero-width bin, infinite counts, rows of edges or counts.
     for hist in (Histogram(edges=np.array([0.0]), counts=np.zeros(0)),

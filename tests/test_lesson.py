@@ -371,7 +371,8 @@ def test_grade_never_raises_and_every_failure_is_a_course_message(solution, refs
             for junk in JUNK:
                 verdict = lesson.grade(grade_id, {**right, name: junk}, refs, {})
                 assert not verdict.crashed, (grade_id, name, junk, verdict.message)
-                if name not in _earlier_names(grade_id):
+                # A derived fact (`train_input[0]`, `conv_acti(sample_batch)`) only feeds a visible twin.
+                if name not in _earlier_names(grade_id) and not facts.DERIVED.match(name):
                     assert not verdict.passed, (grade_id, name, junk)
                 if not verdict.passed:
                     bilingual(verdict.message)
@@ -418,3 +419,18 @@ def test_check_hands_its_facts_over_even_when_the_visible_check_fails(solution, 
     step, found = facts.decode(data[facts.MIME_TYPE])
     assert step == "test_kernel_grid" and set(found) == set(lesson.STEPS["test_kernel_grid"].names)
     assert not lesson.grade(step, found, reference.for_checkpoint(SOURCE_DIR / CHECKPOINT_NAME), {}).passed
+
+
+def test_a_passing_test_cell_says_so_in_one_short_bilingual_line(solution, capsys):
+    lesson.check("test_load_model", solution)
+    printed = capsys.readouterr().out.splitlines()
+    assert printed == [lesson.PASSED]
+    korean, english = bilingual(lesson.PASSED)
+    assert len(lesson.checks.wrap(lesson.PASSED)) == 1, "the passing line must fit one line of the Validate dialog"
+
+
+def test_a_failing_test_cell_prints_no_passing_line(solution, mistakes, capsys):
+    changes, _ = mistakes["test_first_conv"]
+    with pytest.raises(AssertionError):
+        lesson.check("test_first_conv", {**solution, **changes})
+    assert lesson.PASSED not in capsys.readouterr().out

@@ -37,6 +37,11 @@ NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 # Students' working copies inside the served course, relative to its root.
 SOLVED = f"students/solved/{ASSIGNMENT}/{NOTEBOOK}"
 MISTAKE = f"students/mistake/{ASSIGNMENT}/{NOTEBOOK}"
+# A visible mistake in every step after the first (catalogue: a-mistake-in-every-step), once for
+# Validate and once for Run All; and the first step left undone (load-model-left-undone).
+EVERY_STEP = f"students/every-step/{ASSIGNMENT}/{NOTEBOOK}"
+EVERY_STEP_RUN = f"students/every-step-run/{ASSIGNMENT}/{NOTEBOOK}"
+FIRST_STEP_UNDONE = f"students/first-step-undone/{ASSIGNMENT}/{NOTEBOOK}"
 # The student whose submission the formgrader autogrades in the scratch course.
 FORMGRADER_STUDENT = "formgrader-student"
 SERVER_START_TIMEOUT = 90  # seconds; JupyterLab starts in ~5 s on 2 cores
@@ -88,6 +93,9 @@ class Course:
     root: Path
     solved: str
     mistake: str
+    every_step: str
+    every_step_run: str
+    first_step_undone: str
     max_score: float
     formgrader_student: str
 
@@ -114,10 +122,15 @@ def course(tmp_path_factory) -> Course:
                                  mistake="hist_fig holds the Axes, not the Figure",
                                  answers={"hist": HIST_AXES_ANSWER}, loses=["test_hist"])
     _student_copy(root, MISTAKE, mistake.notebook(release_nb, source_nb))
+    every_step = entries["a-mistake-in-every-step"].notebook(release_nb, source_nb)
+    _student_copy(root, EVERY_STEP, every_step)
+    _student_copy(root, EVERY_STEP_RUN, every_step)
+    _student_copy(root, FIRST_STEP_UNDONE, entries["load-model-left-undone"].notebook(release_nb, source_nb))
     # One submission for the formgrader to autograde (as the instructor does from `make lab`).
     pipeline.submit(root, FORMGRADER_STUDENT, solution.notebook(release_nb, source_nb))
     nbrun.run_nbgrader("db", "student", "add", FORMGRADER_STUDENT, root=root, quiet=True)
-    return Course(root=root, solved=SOLVED, mistake=MISTAKE,
+    return Course(root=root, solved=SOLVED, mistake=MISTAKE, every_step=EVERY_STEP,
+                  every_step_run=EVERY_STEP_RUN, first_step_undone=FIRST_STEP_UNDONE,
                   max_score=sum(notebooks.grade_points(source_nb).values()),
                   formgrader_student=FORMGRADER_STUDENT)
 

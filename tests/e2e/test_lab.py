@@ -34,6 +34,44 @@ MIN_FIGURES = 7             # hist, kernels, untrained hist, untrained kernels, 
 NOISE = re.compile(r"oneDNN|absl|cuda", re.IGNORECASE)  # TensorFlow's C++ start-up lines
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 SUCCESS = "Success! Your notebook passes all the tests."
+FAILED_CELL = "The following cell failed:"
+TEST_CELL_ID = re.compile(r'lesson\.check\("(test_\w+)"')
+STEPS_AFTER_THE_FIRST = len(lesson.STEPS) - 1  # a-mistake-in-every-step: one mistake in each
+
+# Text nodes of the rendered markdown cells that still hold `**` (CommonMark did not close a bold).
+MARKDOWN_STARS = """panel => {
+  const cells = [...panel.querySelectorAll('.jp-MarkdownCell .jp-RenderedMarkdown')];
+  const bad = [];
+  for (const cell of cells) {
+    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    let node;
+    while ((node = walker.nextNode())) if (node.textContent.includes('**')) bad.push(node.textContent.slice(0, 160));
+  }
+  return {rendered: cells.length, bad};
+}"""
+
+# Wrap each "AssertionError" of the Validate dialog's text in a span, so that each failure can be
+# scrolled to; the number of them.
+MARK_FAILURES = """e => {
+  const nodes = [];
+  const walker = document.createTreeWalker(e, NodeFilter.SHOW_TEXT);
+  let node;
+  while ((node = walker.nextNode())) nodes.push(node);
+  let count = 0;
+  for (let current of nodes) {
+    let at;
+    while ((at = current.textContent.indexOf('AssertionError')) >= 0) {
+      const hit = current.splitText(at);
+      current = hit.splitText('AssertionError'.length);
+      const span = document.createElement('span');
+      span.className = 'cnnviz-failure';
+      hit.parentNode.insertBefore(span, hit);
+      span.appendChild(hit);
+      count++;
+    }
+  }
+  return count;
+}"""
 
 
 
@@ -93,14 +131,25 @@ def restart_and_run_all(page, panel) -> dict:
     return panel.evaluate(READ_NOTEBOOK)
 
 
-def validate(page, panel, artifacts: Path, name: str) -> tuple[str, str, list[str]]:
+def validate(page, panel, artifacts: Path, name: str, each_failure: bool = False) -> tuple[str, str, list[str]]:
     """Press Validate, wait for nbgrader's result dialog; its class, its text and the text of
-    every box in it too wide to show without scrolling sideways. Screenshot, then Ok."""
+    every box in it too wide to show without scrolling sideways. Screenshot, then Ok.
+
+    ``each_failure``: also one screenshot of the dialog per failed cell, scrolled to its message
+    (``<name>-NN-<grade_id>.png``)."""
     button = panel.locator(".jp-NotebookPanel-toolbar jp-button.validate-button")
     assert button.inner_text().strip() == "Validate"
     button.click()
     message = page.locator(".jp-Dialog #validation-message")
     message.wait_for(timeout=VALIDATE_TIMEOUT)
+    if each_failure:
+        grade_ids = TEST_CELL_ID.findall(message.text_content())
+        count = message.evaluate(MARK_FAILURES)
+        assert count == len(grade_ids), (count, grade_ids)
+        dialog = page.locator(".jp-Dialog-content")
+        for k, grade_id in enumerate(grade_ids):
+            message.locator(".cnnviz-failure").nth(k).evaluate("e => e.scrollIntoView({block: 'center'})")
+            dialog.screenshot(path=artifacts / f"{name}-{k + 1:02d}-{grade_id}.png")
     # Show the end of the result (a failing check's message ends the traceback).
     message.evaluate("""e => { for (const x of [e, ...e.querySelectorAll('pre, .jp-RenderedText')]) {
                            x.scrollTop = x.scrollHeight; } }""")
@@ -115,6 +164,10 @@ def validate(page, panel, artifacts: Path, name: str) -> tuple[str, str, list[st
 
 def code_cells(path: Path) -> int:
     return sum(cell.cell_type == "code" for cell in nbformat.read(path, as_version=4).cells)
+
+
+def markdown_cells(path: Path) -> int:
+    return sum(cell.cell_type == "markdown" for cell in nbformat.read(path, as_version=4).cells)
 
 
 # --------------------------------------------------------------------------- student: a correct copy
@@ -165,6 +218,17 @@ def test_run_all_cells_draws_every_figure_without_errors(solved, course, artifac
     assert not stderr, "stderr in the outputs:\n" + "\n---\n".join(stderr)
 
 
+def test_every_markdown_cell_renders_its_bold_in_chromium(solved, course):
+    """No text node of a rendered markdown cell holds `**` (issue 19: Korean particles after a bold)."""
+    page, panel = solved
+    cells = panel.locator(".jp-MarkdownCell")
+    for k in range(cells.count()):  # each rendered once it has been on screen
+        cells.nth(k).scroll_into_view_if_needed()
+    found = panel.evaluate(MARKDOWN_STARS)
+    assert found["rendered"] == markdown_cells(course.root / course.solved), found["rendered"]
+    assert found["bad"] == [], "markdown shown with literal ** in JupyterLab:\n" + "\n".join(found["bad"])
+
+
 def test_validate_reports_success(solved, artifacts):
     page, panel = solved
     css, text, _ = validate(page, panel, artifacts, "03-solved-validate")
@@ -200,6 +264,79 @@ def test_validate_names_the_failing_check_in_both_languages(new_page, lab, cours
     assert f"AssertionError: {' '.join(ko.split())} {' '.join(en.split())}" in flat, (
         f"missing the check's message {message!r} in:\n{text[-3000:]}")
     assert not too_wide, f"Validate shows lines too wide for its dialog (it never wraps them): {too_wide}"
+
+
+def test_validate_names_a_mistake_in_every_step(new_page, lab, course, artifacts):
+    """One visible mistake in each step after the first: Validate names all of them, each in both
+    languages on lines that fit its dialog; one screenshot per message."""
+    page = new_page()
+    panel = open_notebook(page, lab, course.every_step, "every-step")
+    css, text, too_wide = validate(page, panel, artifacts, "13-validate-every-step", each_failure=True)
+    assert "validation-failed" in css.split()
+    named = TEST_CELL_ID.findall(text)
+    assert text.count(FAILED_CELL) == STEPS_AFTER_THE_FIRST and sorted(named) == sorted(
+        g for g in lesson.STEPS if g != "test_load_model"), named
+    for block in text.split(FAILED_CELL)[1:]:
+        message = " ".join(block.split("AssertionError:", 1)[-1].split())
+        assert HANGUL.search(message) and " [" in message, message[:300]  # "[단계] … [step] …"
+    assert not too_wide, f"Validate shows lines too wide for its dialog: {too_wide}"
+
+    page = new_page()
+    panel = open_notebook(page, lab, course.first_step_undone, "first-step-undone")
+    css, text, _ = validate(page, panel, artifacts, "13-validate-first-step-undone", each_failure=True)
+    assert TEST_CELL_ID.findall(text)[0] == "test_load_model", text[:2000]
+
+
+def _failed_cells(panel) -> list[int]:
+    """Indexes (among code cells) of the test cells with an error output."""
+    return panel.evaluate("""p => [...p.querySelectorAll('.jp-CodeCell')].map((c, i) =>
+        c.querySelector('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
+        && c.querySelector('.jp-InputArea').textContent.includes('lesson.check(') ? i : -1)
+        .filter(i => i >= 0)""")
+
+
+def test_run_all_stops_at_a_failing_test_and_run_below_goes_on(new_page, lab, course, artifacts):
+    """Run All stops at the first failing test cell; *Run Selected Cell and All Below* from the next
+    cell goes on, as the how-to-work cell says; a passing test cell prints its one line. A screenshot
+    of every failed test cell, at about the Validate dialog's width."""
+    page = new_page()
+    page.set_viewport_size({"width": 1100, "height": 1000})
+    panel = open_notebook(page, lab, course.every_step_run, "every-step-run")
+    result = restart_and_run_all(page, panel)
+    prompts = result["prompts"]
+    first_failed = _failed_cells(panel)
+    assert len(first_failed) == 1, first_failed
+    assert all(p == "[ ]:" for p in prompts[first_failed[0] + 1:]), "Run All should stop at the failing test"
+    assert any(lesson.PASSED in o["text"] for o in result["outputs"]), "the passing test cell says nothing"
+
+    code = panel.locator(".jp-CodeCell")
+    for _ in range(len(prompts)):  # at most once per cell: each round runs at least one
+        prompts = panel.evaluate(READ_NOTEBOOK)["prompts"]
+        if "[ ]:" not in prompts:
+            break
+        next_cell = prompts.index("[ ]:")
+        code.nth(next_cell).locator(".jp-InputPrompt").click()
+        menu(page, "Run", "notebook:run-all-below")
+        page.wait_for_function(f"""panel => {{
+            const p = [...panel.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map(e => e.textContent.trim());
+            const ind = panel.querySelector('.jp-Notebook-ExecutionIndicator');
+            return p[{next_cell}] !== '[ ]:' && !p.includes('[*]:') && ind && ind.dataset.status === 'idle';
+        }}""", arg=panel.element_handle(), timeout=RUN_TIMEOUT)
+    result = panel.evaluate(READ_NOTEBOOK)
+    assert "[ ]:" not in result["prompts"], result["prompts"]
+    failed = _failed_cells(panel)
+    assert len(failed) == STEPS_AFTER_THE_FIRST, failed
+
+    for index in failed:
+        cell = code.nth(index)
+        cell.scroll_into_view_if_needed()
+        grade_id = TEST_CELL_ID.search(cell.locator(".jp-InputArea").text_content()).group(1)
+        output = cell.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
+        overflow = output.evaluate("e => [...e.querySelectorAll('pre')].some(x => x.scrollWidth > x.clientWidth + 1)")
+        cell.screenshot(path=artifacts / f"14-failed-cell-{grade_id}.png")
+        assert not overflow, f"{grade_id}: the failed test cell's message is wider than the cell"
+        text = " ".join(output.text_content().split())
+        assert text.startswith("AssertionError: [") and HANGUL.search(text), text[:300]
 
 
 # --------------------------------------------------------------------------- instructor: formgrader
