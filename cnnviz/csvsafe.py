@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+# Left as they are: a plain negative number, and Moodle's "-" (no grade), which its import reads as
+# such and would refuse with an apostrophe; neither is a formula in any spreadsheet.
+NOT_FORMULAS = re.compile(r"-|-\d+(\.\d+)?")
 
 
 def cell(value) -> str:
@@ -21,7 +25,7 @@ def cell(value) -> str:
 
     ``None`` is an empty cell; a real number is written plainly (``85``, ``72.5``;
     never negative in our exports, so never a formula); text that would start a
-    formula gets a leading ``'``.
+    formula gets a leading ``'`` (not a plain ``-5``, nor a lone ``-``).
     """
     if value is None:
         return ""
@@ -31,7 +35,7 @@ def cell(value) -> str:
         text = f"{round(float(value), 4):.4f}".rstrip("0").rstrip(".")
         return "0" if text in ("-0", "") else text
     text = str(value)
-    if text.startswith(FORMULA_STARTS):
+    if text.startswith(FORMULA_STARTS) and not NOT_FORMULAS.fullmatch(text):
         return "'" + text
     return text
 

@@ -142,14 +142,13 @@ class LmsCsvExport(ExportPlugin):
     def export(self, gradebook: Gradebook) -> None:
         assignment = self.assignment[0] if self.assignment else ASSIGNMENT
         dest = self.to or f"{self.layout.name.lower()}-{assignment}.csv"
-        students = self._students()
-        if self.student:
-            students = [s for s in students if s.login in self.student]
+        everyone = self._students()
+        students = [s for s in everyone if s.login in self.student] if self.student else everyone
         graded = results(gradebook, assignment)
         columns = self._columns(gradebook, assignment)
         table = (self._filled_template(Path(self.template), students, graded, columns) if self.template
                  else self._table(students, graded, columns))
-        left_out = sorted(set(graded) - {s.login for s in roster.load(self._course_root()) or students})
+        left_out = sorted(set(graded) - {s.login for s in everyone})
         if left_out:
             self.log.warning("Not on the roster, so not in the %s file: %s", self.layout.name, ", ".join(left_out))
         with open(dest, "w", newline="", encoding="utf-8") as handle:

@@ -159,11 +159,13 @@ def parse(data: bytes, name: str = "the roster") -> tuple[Format, list[Student]]
     """The roster's format and students; any problem is one CourseError line, and nothing is read half."""
     text = _decode(data, name)
     first_line = text.splitlines()[0] if text.splitlines() else ""
+    # Only the delimiter is taken from the header (spreadsheets in some locales save ";"); quoting is
+    # the standard one (doubled quotes), which a header without quotes cannot show.
     try:
-        dialect = csv.Sniffer().sniff(first_line, delimiters=",;\t")
+        delimiter = csv.Sniffer().sniff(first_line, delimiters=",;\t").delimiter
     except csv.Error:
-        dialect = csv.excel
-    reader = csv.DictReader(io.StringIO(text, newline=""), dialect=dialect)
+        delimiter = ","
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header = reader.fieldnames or []
         fmt = detect([h for h in header if h], name)
