@@ -198,12 +198,16 @@ def parse(data: bytes, name: str = "the roster") -> tuple[Format, list[Student]]
 
 
 def read(path: Path) -> tuple[Format, list[Student]]:
-    """:func:`parse` of the file ``path``."""
+    """:func:`parse` of the file ``path``; a course's own ``roster.json`` is read back as it was saved."""
     path = Path(path)
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise CourseError(f"cannot read the roster {path}: {exc.strerror}") from None
+    if path.name == ROSTER_FILE:
+        record = json.loads(data.decode("utf-8"))
+        fmt = next((f for f in FORMATS if f.key == record.get("format")), FORMATS[-1])
+        return fmt, _students_of(record)
     return parse(data, str(path))
 
 
@@ -218,8 +222,11 @@ def load(root: Path = COURSE_ROOT) -> list[Student] | None:
     path = roster_path(root)
     if not path.is_file():
         return None
+    return _students_of(json.loads(path.read_text(encoding="utf-8")))
+
+
+def _students_of(record: dict) -> list[Student]:
     known = {f.name for f in fields(Student)}
-    record = json.loads(path.read_text(encoding="utf-8"))
     return [Student(**{k: v for k, v in entry.items() if k in known}) for entry in record["students"]]
 
 
