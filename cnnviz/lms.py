@@ -140,6 +140,14 @@ class LmsCsvExport(ExportPlugin):
     # ----------------------------------------------------------------- output
 
     def export(self, gradebook: Gradebook) -> None:
+        """nbgrader's call: the file, or one error line (and exit status 2) with nothing written."""
+        try:
+            self._export(gradebook)
+        except CourseError as exc:
+            self.log.error("%s", exc)
+            raise SystemExit(2) from None
+
+    def _export(self, gradebook: Gradebook) -> None:
         assignment = self.assignment[0] if self.assignment else ASSIGNMENT
         dest = self.to or f"{self.layout.name.lower()}-{assignment}.csv"
         everyone = self._students()
