@@ -128,6 +128,9 @@ def grant_extension(student: str, root: Path = COURSE_ROOT, db_url: str | None =
     """Record (or with no time, remove) one student's extension in nbgrader's gradebook; returns one line."""
     from nbgrader.api import Gradebook, MissingEntry
 
+    if days < 0 or hours < 0:
+        raise CourseError(f"an extension cannot be negative ({days:g} days, {hours:g} hours): give the time "
+                          f"added to the due date, or none to remove {student}'s extension")
     with Gradebook(db_url or settings.db_url(root)) as gradebook:
         try:
             gradebook.find_student(student)
@@ -159,10 +162,13 @@ def grant_extension(student: str, root: Path = COURSE_ROOT, db_url: str | None =
 
 def notice_text(due_utc: datetime.datetime, policy: LatePolicy, timezone: str = settings.COURSE_TIMEZONE) -> str:
     """The notice's markdown: due date and rule, Korean first, then English."""
+    from zoneinfo import ZoneInfo
+
     ko_rule, en_rule = policy.rule()
-    due = describe_due(due_utc, timezone)
-    return (f"**마감:** {due}\n\n{ko_rule}\n\n"
-            f"**Due:** {due}\n\n{en_rule}")
+    local = f"{due_utc.astimezone(ZoneInfo(timezone)):%Y-%m-%d %H:%M}"
+    # The zone's name is code to a Korean reader (in backticks); the English line adds UTC.
+    return (f"**마감:** {local} (`{timezone}` 기준)\n\n{ko_rule}\n\n"
+            f"**Due:** {describe_due(due_utc, timezone)}\n\n{en_rule}")
 
 
 class DeadlineNotice(NbGraderPreprocessor):

@@ -93,6 +93,8 @@ def test_an_extension_for_someone_not_in_the_gradebook_is_refused(gradebook_url)
     make_class(gradebook_url, {})
     with pytest.raises(CourseError, match="'nobody' is not a student.*roster import"):
         deadlines.grant_extension("nobody", db_url=gradebook_url, days=1)
+    with pytest.raises(CourseError, match="cannot be negative"):
+        deadlines.grant_extension("nobody", db_url=gradebook_url, days=-1)
 
 
 def test_the_due_date_is_read_in_its_time_zone_and_stored_in_utc(gradebook_url):
@@ -116,7 +118,9 @@ def test_the_release_opens_with_the_due_date_and_the_rule_in_korean_then_english
     first = nb.cells[0]
     assert len(nb.cells) == 2 and first.cell_type == "markdown" and "nbgrader" not in first.metadata
     text = first.source
-    assert text.index("마감") < text.index("Due") and "2026-12-10 23:59 (Asia/Seoul)" in text
+    assert text.index("마감") < text.index("Due")
+    assert "**마감:** 2026-12-10 23:59 (`Asia/Seoul` 기준)" in text
+    assert "**Due:** 2026-12-10 23:59 (Asia/Seoul) = 2026-12-10 14:59 UTC" in text
     assert "10%를" in text and "50%까지" in text and "7일" in text and "연장" in text
     assert "10% of the points" in text and "at most 50%" in text and "7 days or more" in text
 

@@ -70,7 +70,7 @@ def test_roster_to_canvas_and_moodle(tmp_path, monkeypatch, capsys):
     assert "chaewon: 3 day(s)" in command("extension", "chaewon", "--days", "3")
     run_nbgrader("generate_assignment", ASSIGNMENT, "--force", root=course, quiet=True)
     notice = notebooks.read_notebook(course / "release" / ASSIGNMENT / NOTEBOOK).cells[0]
-    assert notice.cell_type == "markdown" and "마감:** 2026-12-10 23:59 (Asia/Seoul)" in notice.source
+    assert notice.cell_type == "markdown" and "마감:** 2026-12-10 23:59 (`Asia/Seoul` 기준)" in notice.source
     assert "10%를" in notice.source and "10% of the points it earned" in notice.source
 
     for student, (answer, answer_y, late) in SUBMISSIONS.items():
