@@ -20,6 +20,10 @@ from . import ASSIGNMENT, CHECKPOINT_NAME, COURSE_ROOT, CourseError, settings
 # TensorFlow's C++ start-up chatter hides what the commands print; figures are drawn off-screen.
 for _name, _value in settings.command_env().items():
     os.environ.setdefault(_name, _value)
+# nbgrader opens a new gradebook by running `alembic` from PATH (roster, duedate, extension open it in
+# this process): this environment's, also when it is not activated, as nbrun gives nbgrader's processes.
+if str(Path(sys.executable).parent) not in os.environ.get("PATH", "").split(os.pathsep):
+    os.environ["PATH"] = os.pathsep.join(filter(None, [str(Path(sys.executable).parent), os.environ.get("PATH")]))
 # Answering a bad notebook path should not wait for jsonschema's unused grammar.
 settings.skip_unused_slow_modules()
 
@@ -188,6 +192,8 @@ def cmd_roster(args) -> int:
 
 
 def cmd_duedate(args) -> int:
+    import datetime
+
     from . import deadlines
 
     if args.clear:
@@ -199,10 +205,9 @@ def cmd_duedate(args) -> int:
                           "--timezone Asia/Seoul`, or --clear")
     when = deadlines.parse_due(args.when, args.timezone)
     deadlines.set_duedate(when, args.course_dir)
-    import datetime
-
-    print(f"[duedate] {ASSIGNMENT} is due {deadlines.describe_due(when.astimezone(datetime.timezone.utc), args.timezone)}; "
-          "`make release` (and `nbgrader release_assignment --force` with the exchange) shows it to students")
+    due = deadlines.describe_due(when.astimezone(datetime.timezone.utc), args.timezone)
+    print(f"[duedate] {ASSIGNMENT} is due {due}; `make release` (and `nbgrader release_assignment --force` "
+          "with the exchange) shows it to students")
     return 0
 
 
