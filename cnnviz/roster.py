@@ -9,8 +9,9 @@ one of these formats, told apart by its header:
   sortable name, ``Last, First``.
 - **Canvas users export** (an admin's provisioning report ``users.csv``): ``canvas_user_id,
   user_id, login_id, first_name, last_name, email, …``.
-- **Moodle participants export** (*Participants → Download table data*): ``First name,
-  Last name, Email address`` and ``Username`` or ``ID number`` (the login id, in that order).
+- **Moodle participants export** (*Participants → select all → Download table data as CSV*):
+  ``First name, Last name, Email address`` and whichever identity fields the site shows; the
+  login id is ``Username``, else ``ID number``, else the email address's part before ``@``.
 - **plain CSV**: ``id, first name, last name, email``.
 
 Every row is checked before anything is written: a bad roster (unknown or missing
@@ -79,8 +80,9 @@ FORMATS = (
     Format("canvas", "Canvas gradebook export", ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")),
     Format("canvas-users", "Canvas users export",
            ("canvas_user_id", "user_id", "login_id", "first_name", "last_name", "email")),
-    Format("moodle", "Moodle participants export", ("First name", "Last name", "Email address"),
-           one_of=("Username", "ID number")),
+    # Moodle writes First name, Last name and the site's identity fields ("Show user identity":
+    # Email address by default, Username and ID number where the site shows them).
+    Format("moodle", "Moodle participants export", ("First name", "Last name", "Email address")),
     Format("plain", "plain CSV", ("id", "first name", "last name", "email")),
 )
 
@@ -107,7 +109,7 @@ def detect(header: list[str], name: str) -> Format:
     # The nearest format, if the header is clearly one of ours with columns lost.
     def found(fmt):
         return sum(_norm(c) in have for c in fmt.required) + any(_norm(c) in have for c in fmt.one_of)
-    nearest = max(FORMATS, key=found)
+    nearest = max(FORMATS, key=lambda fmt: (found(fmt), found(fmt) / len(fmt.required)))
     if found(nearest) >= 2:
         missing = [c for c in nearest.required if _norm(c) not in have]
         if nearest.one_of and not any(_norm(c) in have for c in nearest.one_of):
@@ -149,8 +151,12 @@ def _student(fmt: Format, row: dict[str, str]) -> tuple[Student | None, str]:
                        f"{get('last name')}, {get('first name')}", get("canvas user id"), get("user id"),
                        get("login id")), "login_id"
     if fmt.key == "moodle":
-        column = "Username" if get("username") else "ID number"
-        return Student(get(_norm(column)), get("first name"), get("last name"), get("email address"),
+        if get("username") or get("id number"):
+            column = "Username" if get("username") else "ID number"
+            login = get(_norm(column))
+        else:  # a site that shows only the email: its local part, lower-cased (minji@univ.ac.kr: minji)
+            column, login = "Email address (the part before @)", get("email address").partition("@")[0].lower()
+        return Student(login, get("first name"), get("last name"), get("email address"),
                        id_number=get("id number"), username=get("username")), column
     return Student(get("id"), get("first name"), get("last name"), get("email")), "id"
 

@@ -49,6 +49,12 @@ def test_each_format_is_told_from_its_header(text, key, email):
         ("minji", "Minji", "Kim", email)
 
 
+def test_moodle_with_only_the_email_shown_takes_its_local_part():
+    text = "First name,Last name,Email address\nMinji,Kim,Minji@univ.ac.kr\n"
+    fmt, students = roster.parse(text.encode())
+    assert (fmt.key, students[0].login, students[0].email) == ("moodle", "minji", "Minji@univ.ac.kr")
+
+
 def test_moodle_without_usernames_takes_the_id_number_and_a_bom_and_semicolons_are_read():
     text = "\ufeffFirst name;Last name;ID number;Email address\nMinji;Kim;s2026001;minji@example.edu\n"
     fmt, students = roster.parse(text.encode())
@@ -61,7 +67,8 @@ def test_moodle_without_usernames_takes_the_id_number_and_a_bom_and_semicolons_a
     ("id,first name,last name,email\nkim,민지,김,k@x\n".encode("cp949"), ["not UTF-8", "CSV UTF-8"]),
     (b"name,mail\nkim,k@x\n", ["no roster format", "SIS Login ID", "Email address", "first name"]),
     (b"Student,ID,SIS User ID,Section\n\"Kim, Minji\",1,2,A\n", ["Canvas gradebook export", "SIS Login ID"]),
-    (b"First name,Last name,Email address\nMinji,Kim,m@x\n", ["Moodle", "Username or ID number"]),
+    (b"First name,Last name,Username\nMinji,Kim,minji\n", ["Moodle participants export", "Email address"]),
+    (b"First name,Last name,Email address\nMinji,Kim,minji.kim@x\n", ["row 2", "'minji.kim'", "before @"]),
     (b"id,first name,last name,email\n", ["no students"]),
     (b"id,first name,last name,email\nkim,M,K,a@x\nlee,J,L,b@x\nkim,M,K,c@x\n", ["rows 2 and 4", "'kim'"]),
     (b"id,first name,last name,email\nkim,M,K,a@x\nKim Lee,J,L,b@x\n", ["row 3", "'Kim Lee'", "not a valid"]),
