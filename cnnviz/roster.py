@@ -73,7 +73,6 @@ class Format:
     key: str
     label: str
     required: tuple[str, ...]
-    one_of: tuple[str, ...] = ()  # at least one of these too
 
 
 FORMATS = (
@@ -95,8 +94,7 @@ def expected_columns() -> str:
     """The formats and their columns, as one line says them."""
     parts = []
     for fmt in FORMATS:
-        columns = ", ".join(fmt.required) + (f", {' or '.join(fmt.one_of)}" if fmt.one_of else "")
-        parts.append(f"{fmt.label} ({columns})")
+        parts.append(f"{fmt.label} ({', '.join(fmt.required)})")
     return "; ".join(parts)
 
 
@@ -104,16 +102,14 @@ def detect(header: list[str], name: str) -> Format:
     """The format whose columns the header has; else one line naming what is missing."""
     have = {_norm(column) for column in header}
     for fmt in FORMATS:
-        if all(_norm(c) in have for c in fmt.required) and (not fmt.one_of or any(_norm(c) in have for c in fmt.one_of)):
+        if all(_norm(c) in have for c in fmt.required):
             return fmt
     # The nearest format, if the header is clearly one of ours with columns lost.
     def found(fmt):
-        return sum(_norm(c) in have for c in fmt.required) + any(_norm(c) in have for c in fmt.one_of)
+        return sum(_norm(c) in have for c in fmt.required)
     nearest = max(FORMATS, key=lambda fmt: (found(fmt), found(fmt) / len(fmt.required)))
     if found(nearest) >= 2:
         missing = [c for c in nearest.required if _norm(c) not in have]
-        if nearest.one_of and not any(_norm(c) in have for c in nearest.one_of):
-            missing.append(" or ".join(nearest.one_of))
         raise CourseError(f"{name} looks like a {nearest.label} but lacks the column(s) {', '.join(missing)}: "
                           f"export the roster again with them")
     shown = ", ".join(header)[:120] or "(nothing)"
