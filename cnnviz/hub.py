@@ -191,6 +191,8 @@ def ensure_accounts() -> list[Account]:
     """The instructor's and students' Linux accounts, with their passwords (kept across runs)."""
     STATE.mkdir(parents=True, exist_ok=True)
     os.chmod(STATE, 0o700)
+    from . import roster
+
     saved = json.loads(ACCOUNTS.read_text()) if ACCOUNTS.is_file() else {}
     names = users()
     # A roster's login id that is already a system account (uid < 1000) is nobody's student account.
@@ -201,7 +203,7 @@ def ensure_accounts() -> list[Account]:
     left = sorted(set(saved) - set(names))
     if left:
         print(f"[hub] not on the roster any more (accounts, work and grades kept; they cannot log in): "
-              f"{', '.join(left)}", flush=True)
+              f"{roster.printable(left)}", flush=True)
     accounts = []
     for name in names:
         try:

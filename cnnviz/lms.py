@@ -158,7 +158,7 @@ class LmsCsvExport(ExportPlugin):
                  else self._table(students, graded, columns))
         left_out = sorted(set(graded) - {s.login for s in everyone})
         if left_out:
-            self.log.warning("Not on the roster, so not in the %s file: %s", self.layout.name, ", ".join(left_out))
+            self.log.warning("Not on the roster, so not in the %s file: %s", self.layout.name, roster.printable(left_out))
         with open(dest, "w", newline="", encoding="utf-8") as handle:
             csv.writer(handle).writerows(csvsafe.row(r) for r in table)
         missing = sum(1 for s in students if s.login not in graded)

@@ -269,8 +269,14 @@ def import_roster(path: Path, root: Path = COURSE_ROOT, db_url: str | None = Non
             f"{len(updated)} updated (names or email), {len(unchanged)} unchanged")
     if left:
         line += (f"; not on this roster (kept, with their accounts, submissions and grades): "
-                 f"{', '.join(left)}")
+                 f"{printable(left)}")
     return line
+
+
+def printable(names) -> str:
+    """Gradebook ids for a terminal line: any id with a control character (an escape sequence, from a
+    submission folder's name, say) is shown escaped, never sent to the terminal as it is."""
+    return ", ".join(n if n.isprintable() else n.encode("unicode_escape").decode("ascii") for n in names)
 
 
 def hub_students(root: Path = COURSE_ROOT) -> list[str] | None:

@@ -137,3 +137,7 @@ def test_the_hub_takes_its_students_from_the_named_roster_else_the_last_import(t
     named.write_text(CANVAS, encoding="utf-8")
     monkeypatch.setenv(roster.ROSTER_VARIABLE, str(named))
     assert roster.hub_students(tmp_path) == ["minji", "junho"]
+
+
+def test_ids_with_control_characters_are_shown_escaped():
+    assert roster.printable(["minji", "x\x1b[2Jy"]) == "minji, x\\x1b[2Jy"
