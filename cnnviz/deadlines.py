@@ -183,6 +183,9 @@ class DeadlineNotice(NbGraderPreprocessor):
 
     def preprocess(self, nb, resources):
         nb.cells = [cell for cell in nb.cells if not cell.metadata.get(NOTICE_MARK)]
+        converter = getattr(self.parent, "parent", None)  # the exporter's parent: GenerateAssignment
+        if getattr(converter, "no_database", False):
+            return nb, resources  # `generate_assignment --no-db`: no gradebook to read a due date from
         due = read_duedate(resources["nbgrader"]["db_url"])
         if due is not None:
             cell = new_markdown_cell(notice_text(due, LatePolicy(parent=self), self.timezone))
