@@ -92,10 +92,7 @@ def _norm(name: str) -> str:
 
 def expected_columns() -> str:
     """The formats and their columns, as one line says them."""
-    parts = []
-    for fmt in FORMATS:
-        parts.append(f"{fmt.label} ({', '.join(fmt.required)})")
-    return "; ".join(parts)
+    return "; ".join(f"{fmt.label} ({', '.join(fmt.required)})" for fmt in FORMATS)
 
 
 def detect(header: list[str], name: str) -> Format:
@@ -112,7 +109,7 @@ def detect(header: list[str], name: str) -> Format:
         missing = [c for c in nearest.required if _norm(c) not in have]
         raise CourseError(f"{name} looks like a {nearest.label} but lacks the column(s) {', '.join(missing)}: "
                           f"export the roster again with them")
-    shown = ", ".join(header)[:120] or "(nothing)"
+    shown = " ".join(", ".join(header).split())[:120] or "(nothing)"  # one line, whatever the cells hold
     raise CourseError(f"{name}: its header ({shown}) is no roster format this course reads; "
                       f"expected the columns of a {expected_columns()}")
 
