@@ -42,11 +42,32 @@ def roster_hub(tmp_path_factory):
     os.chmod(folder, 0o755)
     path = _canvas(folder / "canvas.csv", STUDENTS)
     hub.stop_hub()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(roster.ROSTER_VARIABLE, str(path))  # the hub process inherits it
-        accounts = {a.name: a.password for a in hub.up()}
-        yield {"accounts": accounts, "folder": folder}
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv(roster.ROSTER_VARIABLE, str(path))  # the hub process inherits it
+            accounts = {a.name: a.password for a in hub.up()}
+            yield {"accounts": accounts, "folder": folder}
+    finally:
         hub.stop_hub()
+        _forget_roster()
+
+
+def _forget_roster():
+    """The shared instructor's course as the class test expects it: no roster, none of its students in the
+    gradebook (they submitted nothing). Their Linux accounts stay, as `make hub` keeps them."""
+    from nbgrader.api import Gradebook
+
+    course = hub.instructor_course()
+    for name in (roster.ROSTER_FILE, "roster-source.csv"):
+        (course / name).unlink(missing_ok=True)
+    gradebook = course / "gradebook.db"
+    if gradebook.is_file():
+        with Gradebook(f"sqlite:///{gradebook}") as book:
+            for _, login in STUDENTS:
+                try:
+                    book.remove_student(login)
+                except Exception:  # noqa: BLE001 - not there, or with work of its own: kept
+                    pass
 
 
 def test_every_roster_student_gets_an_account_and_a_root_only_password(roster_hub):
