@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # Environment defaults (TensorFlow's log level, matplotlib's backend) come from
 # cnnviz/settings.py: `python -m cnnviz` and the tests' conftest.py apply them.
 
-.PHONY: help install lock data checkpoint train release update-assignment lab demo test test-slow test-hostile-user test-e2e test-all info hub hub-stop student-package test-hub
+.PHONY: help install lock data checkpoint train release update-assignment lab demo test test-slow test-hostile-user test-e2e test-all info hub hub-stop student-package test-hub roster
 
 help:
 	@echo "make demo       run the instructor's loop on the course (prepare data, check the checkpoint, ...)"
@@ -114,6 +114,12 @@ hub: data
 
 hub-stop: $(STAMP)
 	$(PY) -m cnnviz hub stop
+
+# The class list from the LMS into the gradebook (cnnviz/roster.py): make roster ROSTER=export.csv
+# (Canvas gradebook or users export, Moodle participants export, or id,first name,last name,email).
+roster: $(STAMP)
+	@test -n "$(ROSTER)" || { echo "error: name the roster file: make roster ROSTER=path/to/roster.csv"; exit 2; }
+	$(PY) -m cnnviz roster import "$(ROSTER)"
 
 # The students' side: build/student/cnnviz_student-*.whl (the visible checks only).
 student-package: $(STAMP)

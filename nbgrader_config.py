@@ -134,3 +134,29 @@ c.Autograde.autograde_preprocessors = [
     PrepareJailRun, JailedExecute, TrustedChecks, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
     SaveAutoGrades, FlagForReview, AssignLatePenalties, CheckCellMetadata,
 ]
+
+# Deadlines (cnnviz/deadlines.py). The due date lives in the gradebook (`python -m cnnviz duedate
+# "2026-12-10 23:59" --timezone Asia/Seoul`), extensions too (`python -m cnnviz extension STUDENT
+# --days 2`, nbgrader's own SubmittedAssignment.extension). AssignLatePenalties, in the autograde
+# chain above, asks LatePolicy for each late notebook's penalty: 10 % of the points earned per
+# started day late, at most 50 %, and nothing from 7 days late on. Change the three numbers here;
+# DeadlineNotice shows the due date and this rule at the top of the released notebook (nothing
+# without a due date), so regenerate the release after changing either.
+from cnnviz.deadlines import DeadlineNotice, LatePolicy  # noqa: E402
+
+c.AssignLatePenalties.plugin_class = LatePolicy
+c.LatePolicy.percent_per_day = 10.0
+c.LatePolicy.max_percent = 50.0
+c.LatePolicy.cutoff_days = 7.0
+
+from nbgrader.preprocessors import (  # noqa: E402
+    ClearMarkScheme, ClearSolutions, ComputeChecksums,
+    IncludeHeaderFooter, InstantiateTests, LockCells, SaveCells,
+)
+
+# nbgrader's own GenerateAssignment chain, with the notice first.
+c.GenerateAssignment.preprocessors = [
+    DeadlineNotice, IncludeHeaderFooter, InstantiateTests, LockCells, ClearSolutions, ClearOutput,
+    CheckCellMetadata, ComputeChecksums, SaveCells, ClearHiddenTests, ClearMarkScheme, ComputeChecksums,
+    CheckCellMetadata,
+]

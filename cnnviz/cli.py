@@ -20,6 +20,10 @@ from . import ASSIGNMENT, CHECKPOINT_NAME, COURSE_ROOT, CourseError, settings
 # TensorFlow's C++ start-up chatter hides what the commands print; figures are drawn off-screen.
 for _name, _value in settings.command_env().items():
     os.environ.setdefault(_name, _value)
+# nbgrader opens a new gradebook by running `alembic` from PATH (roster, duedate, extension open it in
+# this process): this environment's, also when it is not activated, as nbrun gives nbgrader's processes.
+if str(Path(sys.executable).parent) not in os.environ.get("PATH", "").split(os.pathsep):
+    os.environ["PATH"] = os.pathsep.join(filter(None, [str(Path(sys.executable).parent), os.environ.get("PATH")]))
 # Answering a bad notebook path should not wait for jsonschema's unused grammar.
 settings.skip_unused_slow_modules()
 
@@ -188,6 +192,40 @@ def cmd_release(args) -> int:
     return 0
 
 
+def cmd_roster(args) -> int:
+    from . import roster
+
+    print(roster.import_roster(Path(args.file), args.course_dir))
+    return 0
+
+
+def cmd_duedate(args) -> int:
+    import datetime
+
+    from . import deadlines
+
+    if args.clear:
+        deadlines.set_duedate(None, args.course_dir)
+        print(f"[duedate] {ASSIGNMENT}: no due date")
+        return 0
+    if not args.when:
+        raise CourseError("give the due date, e.g. `python -m cnnviz duedate \"2026-12-10 23:59\" "
+                          "--timezone Asia/Seoul`, or --clear")
+    when = deadlines.parse_due(args.when, args.timezone)
+    deadlines.set_duedate(when, args.course_dir)
+    due = deadlines.describe_due(when.astimezone(datetime.timezone.utc), args.timezone)
+    print(f"[duedate] {ASSIGNMENT} is due {due}; `make release` (and `nbgrader release_assignment --force` "
+          "with the exchange) shows it to students")
+    return 0
+
+
+def cmd_extension(args) -> int:
+    from . import deadlines
+
+    print(deadlines.grant_extension(args.student, args.course_dir, days=args.days, hours=args.hours))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import training
 
@@ -268,6 +306,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dist", default=str(COURSE_ROOT / "build" / "student"), help="where the wheel goes")
     p.add_argument("--folder", default=None, help="instead: write the release with the checks into this new folder")
     p.set_defaults(func=cmd_student_package)
+
+    p = sub.add_parser("roster", parents=[course],
+                       help="the class list from the LMS (Canvas, Moodle, plain CSV) into the gradebook")
+    p.add_argument("action", choices=["import"])
+    p.add_argument("file", help="the roster: a Canvas gradebook or users export, a Moodle participants export, "
+                                "or a CSV of id, first name, last name, email")
+    p.set_defaults(func=cmd_roster)
+
+    p = sub.add_parser("duedate", parents=[course], help=f"set {ASSIGNMENT}'s due date (nbgrader's duedate)")
+    p.add_argument("when", nargs="?", help="e.g. \"2026-12-10 23:59\" (or ISO 8601 with an offset)")
+    p.add_argument("--timezone", default=settings.COURSE_TIMEZONE,
+                   help=f"the time zone of WHEN (default {settings.COURSE_TIMEZONE})")
+    p.add_argument("--clear", action="store_true", help="remove the due date")
+    p.set_defaults(func=cmd_duedate)
+
+    p = sub.add_parser("extension", parents=[course],
+                       help="give one student more time (nbgrader's extension field); no time removes it")
+    p.add_argument("student", help="the student's login id")
+    p.add_argument("--days", type=float, default=0)
+    p.add_argument("--hours", type=float, default=0)
+    p.set_defaults(func=cmd_extension)
 
     p = sub.add_parser("info", parents=[course], help="print what the course holds")
     p.set_defaults(func=cmd_info)

@@ -107,7 +107,13 @@ def ports() -> dict[str, int]:
 
 
 def students() -> list[str]:
-    """The student accounts: ``student1`` … ``studentN`` (``CNNVIZ_HUB_STUDENTS``, default 2)."""
+    """The student accounts: the roster's login ids (``CNNVIZ_HUB_ROSTER=FILE``, else the course's last
+    ``roster import``; ``cnnviz.roster``), else ``student1`` … ``studentN`` (``CNNVIZ_HUB_STUDENTS``, default 2)."""
+    from . import roster
+
+    listed = roster.hub_students(COURSE_ROOT)
+    if listed is not None:
+        return listed
     count = os.environ.get("CNNVIZ_HUB_STUDENTS", "2")
     if not count.isdigit() or not 1 <= int(count) <= 500:
         raise CourseError(f"CNNVIZ_HUB_STUDENTS={count!r}: give a number of students from 1 to 500")
@@ -131,6 +137,13 @@ def _run(*command: str, **kwargs) -> subprocess.CompletedProcess:
         tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
         raise CourseError(f"`{' '.join(command)}` failed: {' | '.join(tail)}")
     return result
+
+
+def _uid(name: str) -> int | None:
+    try:
+        return pwd.getpwnam(name).pw_uid
+    except KeyError:
+        return None
 
 
 def _require_root() -> None:
@@ -300,9 +313,21 @@ def ensure_accounts() -> list[Account]:
     """The instructor's and students' Linux accounts, with their passwords (kept across runs)."""
     STATE.mkdir(parents=True, exist_ok=True)
     os.chmod(STATE, 0o700)
+    from . import roster
+
     saved = json.loads(ACCOUNTS.read_text()) if ACCOUNTS.is_file() else {}
+    names = users()
+    # A roster's login id that is already a system account (uid < 1000) is nobody's student account.
+    system = [n for n in names[1:] if _uid(n) is not None and _uid(n) < 1000]
+    if system:
+        raise CourseError(f"the roster's login id(s) {', '.join(system)} are system accounts on this machine: "
+                          "give those students other login ids; no account was changed")
+    left = sorted(set(saved) - set(names))
+    if left:
+        print(f"[hub] not on the roster any more (accounts, work and grades kept; they cannot log in): "
+              f"{roster.printable(left)}", flush=True)
     accounts = []
-    for name in users():
+    for name in names:
         try:
             pwd.getpwnam(name)
         except KeyError:
@@ -536,11 +561,30 @@ def ensure_course() -> Path:
     (jupyter_dir / "jupyter_server_config.d" / "cnnviz-hub.json").write_text(json.dumps(
         {"ServerApp": {"jpserver_extensions": {INSTRUCTOR_SERVER_EXTENSION: True}}}, indent=2))
     _run("chown", "-R", f"{entry.pw_uid}:{entry.pw_gid}", str(course), str(jupyter_dir))
+    _import_roster(course)
     if not (course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").is_file():
         print(f"[hub] generating {ASSIGNMENT} in {course} (nbgrader generate_assignment)", flush=True)
         as_user(INSTRUCTOR, str(ENV / "bin" / "python"), "-m", "nbgrader", "generate_assignment", ASSIGNMENT,
                 "--force", cwd=course)
     return course
+
+
+def _import_roster(course: Path) -> None:
+    """The roster the accounts came from, imported into the instructor's gradebook (names, emails, LMS ids)."""
+    from . import roster
+
+    named = os.environ.get(roster.ROSTER_VARIABLE)
+    source = Path(named) if named else roster.roster_path(COURSE_ROOT)
+    if not source.is_file():
+        return
+    # A course's roster.json is read back as saved (cnnviz.roster.read); an LMS file is parsed again.
+    copy = roster.roster_path(course) if source.name == roster.ROSTER_FILE else course / "roster-source.csv"
+    shutil.copy(source, copy)
+    entry = pwd.getpwnam(INSTRUCTOR)
+    os.chown(copy, entry.pw_uid, entry.pw_gid)
+    result = as_user(INSTRUCTOR, str(ENV / "bin" / "python"), "-m", "cnnviz", "roster", "import", str(copy),
+                     cwd=course)
+    print(result.stdout.strip().replace("[roster]", "[hub] instructor's gradebook:"), flush=True)
 
 
 def make_repository_private() -> None:
@@ -682,6 +726,7 @@ def up() -> list[Account]:
           f"(log: {LOG_FILE}; stop it with `make hub-stop`)")
     for account in accounts:
         print(f"[hub]   {account.role:<10} {account.name:<10} password {account.password}")
+    print(f"[hub] the passwords are kept in {ACCOUNTS} (root only); students keep theirs across runs")
     print(f"[hub] exchange {EXCHANGE}; the instructor's course {instructor_course()}")
     return accounts
 

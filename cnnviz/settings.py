@@ -24,6 +24,10 @@ NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 # The trained CNN students load, shipped beside the notebook (``source/<assignment>/``).
 CHECKPOINT_NAME = "best-cnn-model.keras"
 
+# The time zone due dates are given and shown in (``python -m cnnviz duedate``, the notice in the
+# released notebook); the gradebook keeps them in UTC, as nbgrader does.
+COURSE_TIMEZONE = "Asia/Seoul"
+
 # --------------------------------------------------------------------------- the checkpoint's bars
 
 # The textbook's own checkpoint scores exactly this on the 10 000 Fashion-MNIST test images.

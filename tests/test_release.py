@@ -19,7 +19,7 @@ import nbformat
 import pytest
 from nbgrader.utils import is_grade
 
-from cnnviz import ASSIGNMENT, COURSE_ROOT, nbrun, notebooks, pipeline
+from cnnviz import ASSIGNMENT, COURSE_ROOT, deadlines, nbrun, notebooks, pipeline
 from cnnviz.notebooks import grade_id as grade_id_of
 
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
@@ -80,12 +80,19 @@ def test_release_is_exactly_what_generate_assignment_makes_from_source(tmp_path)
     for name, path in made.items():
         if name.endswith(".ipynb"):
             ours, theirs = json.loads(committed[name].read_text()), json.loads(path.read_text())
+            ours["cells"] = _without_notice(ours["cells"])
             differing = [i for i, (a, b) in enumerate(zip(ours["cells"], theirs["cells"])) if a != b]
             assert ours == theirs, (f"release/{ASSIGNMENT}/{name} differs from a fresh generate_assignment "
                                     f"(cells {differing}, or notebook metadata): {REGENERATE}")
         else:
             assert committed[name].read_bytes() == path.read_bytes(), \
                 f"release/{ASSIGNMENT}/{name} differs from source/: {REGENERATE}"
+
+
+def _without_notice(cells: list) -> list:
+    """The release's cells less the due-date notice, which comes from the gradebook, not source/
+    (cnnviz.deadlines.DeadlineNotice: a course that set a due date releases it)."""
+    return [cell for cell in cells if not cell.get("metadata", {}).get(deadlines.NOTICE_MARK)]
 
 
 def _without_hidden_tests(source: str) -> list[str]:
@@ -105,6 +112,7 @@ def test_release_matches_source_without_running_nbgrader():
     stubbed and the hidden tests cut; every other file is the source's (the slow test above
     compares with a fresh generate_assignment byte for byte)."""
     source_nb, release_nb = _read(SOURCE_DIR / NOTEBOOK), _read(RELEASE_DIR / NOTEBOOK)
+    release_nb.cells = _without_notice(release_nb.cells)
     ids = [(cell.cell_type, grade_id_of(cell)) for cell in source_nb.cells]
     assert [(cell.cell_type, grade_id_of(cell)) for cell in release_nb.cells] == ids, \
         f"release/ has other cells than source/: {REGENERATE}"
