@@ -1,0 +1,51 @@
+"""Student-controlled text made safe for a terminal and for a spreadsheet (standard library only).
+
+The command line prints students' names, file names and nbgrader's lines about
+their submissions; the CSV exports carry names, ids and e-mails. Neither may
+pass on an escape sequence or a formula. ``cnnviz.sanitize`` uses the same
+``clean_text`` for the text outputs of the autograded notebook.
+"""
+
+from __future__ import annotations
+
+import re
+
+# --------------------------------------------------------------------------- text
+
+# ANSI colours (SGR, ``ESC [ ... m``) are drawn by nbconvert's ansi2html as spans; any other
+# escape sequence (cursor moves, OSC titles and links, ...) and every other control character
+# is removed. Newlines and tabs stay.
+_SGR = re.compile(r"\x1b\[[0-9;]*m")
+_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[PX^_][^\x1b]*(?:\x1b\\)?|.?)",
+                     re.S)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def clean_text(text, keep_colours: bool = True) -> str:
+    """``text`` without escape sequences (ANSI colours kept when ``keep_colours``) or control characters."""
+    text = str(text).replace("\r\n", "\n").replace("\r", "\n")
+    if keep_colours:
+        parts = _SGR.split(text)
+        colours = _SGR.findall(text)
+        cleaned = [_CONTROL.sub("", _ESCAPE.sub("", part)) for part in parts]
+        return "".join(p + (colours[i] if i < len(colours) else "") for i, p in enumerate(cleaned))
+    return _CONTROL.sub("", _ESCAPE.sub("", text))
+
+
+def terminal_safe(text) -> str:
+    """One line of student-controlled text for a terminal: no escape sequences, no control characters."""
+    return clean_text(text, keep_colours=False).replace("\n", " ").replace("\t", " ")
+
+
+# --------------------------------------------------------------------------- spreadsheets
+
+# OWASP's rule for CSV injection: a cell a spreadsheet would read as a formula (or whose
+# leading tab or carriage return hides one) starts with a single quote instead.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value):
+    """A CSV cell that no spreadsheet reads as a formula; numbers and empty cells stay as they are."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
