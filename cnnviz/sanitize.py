@@ -285,7 +285,10 @@ class InertMarkdown(_Step):
 
 # Cell metadata kept: nbgrader's own (validated), the course's, and Jupyter's display flags.
 _NBGRADER_KEYS = {"grade": bool, "solution": bool, "locked": bool, "task": bool, "schema_version": int,
-                  "points": (int, float), "grade_id": str, "checksum": str, "cell_type": str}
+                  "points": (int, float), "grade_id": str, "checksum": str, "cell_type": str,
+                  # nbgrader's GetGrades adds these for the feedback page (the comment is rendered by
+                  # the exporters' markdown2html, which is the allow-list's).
+                  "score": (int, float), "comment": str}
 _GRADE_ID = re.compile(r"^[a-zA-Z0-9_\-]+$")
 _COURSE_KEYS = {"cnnviz_caught_by": ("visible", "hidden")}
 _FLAG_KEYS = ("deletable", "editable", "collapsed", "scrolled")

@@ -207,6 +207,13 @@ def test_cell_metadata_keeps_nbgraders_and_drops_the_rest():
     assert re.fullmatch(r"[a-f0-9]{12}", kept.id)
 
 
+def test_the_feedbacks_scores_and_comments_survive_whatever_order_the_steps_run_in():
+    cell = new_code_cell("check()")
+    cell.metadata["nbgrader"] = {"grade": True, "solution": False, "locked": True, "points": 5, "score": 2.5,
+                                 "grade_id": "test_x", "schema_version": 3, "comment": "잘했어요"}
+    assert run(cell).cells[0].metadata["nbgrader"] == cell.metadata["nbgrader"]
+
+
 def test_notebook_metadata_keeps_the_kernel_and_drops_titles_and_widget_state():
     nb = run(new_code_cell("x"), metadata={
         "kernelspec": {"name": "python3", "display_name": "Python 3 <script>", "language": "python"},

@@ -161,8 +161,9 @@ SHOWN = """() => ({
 def honest_page(page) -> dict:
     """Figures, formulas and Korean on ``page``."""
     shown = page.evaluate(SHOWN)
+    score = re.search(r"Score: ([\d.]+ / [\d.]+)", shown["text"])
     return {"pngs": shown["pngs"], "maths": shown["maths"], "hangul": bool(HANGUL.search(shown["text"])),
-            "tex": "\\sqrt" in shown["text"] or "\\pm" in shown["text"]}
+            "tex": "\\sqrt" in shown["text"] or "\\pm" in shown["text"], "score": score[1] if score else None}
 
 
 def submission_ids(db_url: str, students: list[str]) -> dict[str, str]:

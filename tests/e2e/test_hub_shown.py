@@ -143,6 +143,7 @@ def test_the_honest_pages_show_figures_and_korean(instructor, shown_hub):
     formgrader = shown.honest_page(instructor)
     _open(instructor, f"{base}/files/feedback/{HONEST_ONE}/{ASSIGNMENT}/{ASSIGNMENT}.html", "honest-feedback")
     feedback = shown.honest_page(instructor)
+    assert feedback["score"] == "100.0 / 100.0", f"the feedback page should show the honest total: {feedback}"
     assert formgrader["pngs"] >= shown.MIN_FIGURES and feedback["pngs"] >= shown.MIN_FIGURES, (formgrader, feedback)
     assert formgrader["hangul"] and feedback["hangul"] and feedback["maths"] > 0, (formgrader, feedback)
     assert formgrader["tex"] or formgrader["maths"]

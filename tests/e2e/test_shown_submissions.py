@@ -153,6 +153,7 @@ def test_the_honest_pages_still_show_figures_formulas_and_korean(instructor, sho
     _open(instructor, shown_lab.url(f"/files/feedback/honest-solution/{ASSIGNMENT}/{ASSIGNMENT}.html"),
           "honest-feedback")
     feedback = shown.honest_page(instructor)
+    assert feedback["score"] == "100.0 / 100.0", f"the feedback page should show the honest total: {feedback}"
     assert formgrader["pngs"] >= shown.MIN_FIGURES and feedback["pngs"] >= shown.MIN_FIGURES, (formgrader, feedback)
     assert formgrader["hangul"] and feedback["hangul"], "the Korean text is gone"
     # The formgrader draws formulas with MathJax from a CDN (offline here: the TeX stays readable);
