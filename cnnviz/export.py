@@ -11,7 +11,7 @@ the csv module, with every cell kept from starting a spreadsheet formula
 (``nbgrader_config.py`` makes it ``nbgrader export``'s default). Names, ids and
 e-mails come from students and rosters: in both exports, a cell that starts
 with ``= + - @``, a tab or a carriage return starts with ``'``
-(``cnnviz.sanitize.csv_cell``).
+(``cnnviz.plaintext.csv_cell``).
 """
 
 from __future__ import annotations

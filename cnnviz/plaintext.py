@@ -14,7 +14,7 @@ import re
 
 # ANSI colours (SGR, ``ESC [ ... m``) are drawn by nbconvert's ansi2html as spans; any other
 # escape sequence (cursor moves, OSC titles and links, ...) and every other control character
-# is removed. Newlines and tabs stay.
+# is removed. Newlines, carriage returns (a progress line) and tabs stay.
 _SGR = re.compile(r"\x1b\[[0-9;]*m")
 _ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[PX^_][^\x1b]*(?:\x1b\\)?|.?)",
                      re.S)
@@ -23,7 +23,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\
 
 def clean_text(text, keep_colours: bool = True) -> str:
     """``text`` without escape sequences (ANSI colours kept when ``keep_colours``) or control characters."""
-    text = str(text).replace("\r\n", "\n").replace("\r", "\n")
+    text = str(text)
     if keep_colours:
         parts = _SGR.split(text)
         colours = _SGR.findall(text)
@@ -34,7 +34,7 @@ def clean_text(text, keep_colours: bool = True) -> str:
 
 def terminal_safe(text) -> str:
     """One line of student-controlled text for a terminal: no escape sequences, no control characters."""
-    return clean_text(text, keep_colours=False).replace("\n", " ").replace("\t", " ")
+    return clean_text(text, keep_colours=False).replace("\r", " ").replace("\n", " ").replace("\t", " ")
 
 
 # --------------------------------------------------------------------------- spreadsheets
