@@ -149,16 +149,26 @@ def test_the_honest_pages_show_figures_and_korean(instructor, shown_hub):
     assert formgrader["tex"] or formgrader["maths"]
 
 
-# A student's own page, same origin as the instructor's server, asks for it with the student's cookies.
-REACH = """async (base) => {
+# A student's own page, same origin as the instructor's server, asks for it: with the student's cookies
+# and XSRF token, then with the API token JupyterLab's page holds for the student's own server.
+REACH = """async (instructor) => {
+  const own = location.pathname.split('/lab')[0] + '/';
   const xsrf = decodeURIComponent((document.cookie.match(/(?:^|; )_xsrf=([^;]+)/) || [])[1] || '');
-  const get = await fetch(base + 'api/contents', {credentials: 'include', redirect: 'manual'});
-  const put = await fetch(base + 'api/contents/xss-canary-student.txt', {method: 'PUT', credentials: 'include',
-    redirect: 'manual', headers: {'Content-Type': 'application/json', 'X-XSRFToken': xsrf},
-    body: JSON.stringify({type: 'file', format: 'text', content: 'student'})});
-  const lab = await fetch(base + 'lab', {credentials: 'include', redirect: 'manual'});
-  const own = await fetch(location.pathname.split('/lab')[0] + '/api/contents', {credentials: 'include'});
-  return {get: get.status, put: put.status, lab: lab.status, own: own.status, type: get.type};
+  const config = JSON.parse(document.getElementById('jupyter-config-data').textContent);
+  const ask = async (base, path, how) => (await fetch(base + path, {credentials: 'include', redirect: 'manual',
+      ...how, headers: {'Content-Type': 'application/json', 'X-XSRFToken': xsrf, ...(how.headers || {})}})).status;
+  const put = {method: 'PUT', body: JSON.stringify({type: 'file', format: 'text', content: 'student'})};
+  const token = config.token ? {headers: {Authorization: 'token ' + config.token}} : null;
+  return {
+    own: await ask(own, 'api/contents', {}),
+    get: await ask(instructor, 'api/contents', {}),
+    put: await ask(instructor, 'api/contents/xss-canary-student.txt', put),
+    lab: await ask(instructor, 'lab', {}),
+    token: !!token,
+    own_by_token: token ? await ask(own, 'api/contents', token) : null,
+    get_by_token: token ? await ask(instructor, 'api/contents', token) : null,
+    put_by_token: token ? await ask(instructor, 'api/contents/xss-canary-student.txt', {...put, ...token}) : null,
+  };
 }"""
 
 
@@ -166,10 +176,13 @@ def test_a_students_page_cannot_reach_the_instructors_server(logged_in, shown_hu
     page = logged_in("student1")
     found = page.evaluate(REACH, f"/user/{hub.INSTRUCTOR}/")
     page.screenshot(path=ARTIFACTS / "student1-reaching.png")
+    print(f"[hub-shown] student1's page asking for the instructor's server: {found}")
     assert found["own"] == 200, f"the student's own server should answer its own page: {found}"
-    # 403 from the instructor's server (no access:servers!user=instructor), or a redirect to the
-    # hub's login (an opaque redirect, status 0): never the instructor's files.
-    for what in ("get", "put", "lab"):
-        assert found[what] in (0, 302, 401, 403), f"{what} of the instructor's server from student1's page: {found}"
+    # The instructor's server refuses (403), or the hub sends the browser to log in (an opaque
+    # redirect, status 0): never the instructor's files, with the student's cookies or token.
+    for what in ("get", "put", "lab", "get_by_token", "put_by_token"):
+        assert found[what] in (None, 0, 302, 401, 403), f"{what} of the instructor's server from student1's page: {found}"
     assert found["get"] == 403, f"the instructor's contents API must refuse student1: {found}"
+    if found["token"]:
+        assert found["own_by_token"] == 200 and found["get_by_token"] == 403, found
     assert shown.canaries(shown_hub["course"]) == []
