@@ -79,6 +79,10 @@ c.FeedbackExporter.template_name = feedback.TEMPLATE_NAME
 c.FeedbackExporter.template_file = feedback.TEMPLATE_FILE
 c.FeedbackExporter.extra_template_basedirs = [feedback.nbgrader_templates(), str(feedback.TEMPLATES)]
 
+# `nbgrader export` writes grades.csv with nbgrader's columns, but quoted by the csv module and with
+# no cell starting a spreadsheet formula (names and ids come from students; cnnviz/export.py).
+c.ExportApp.plugin_class = "cnnviz.export.SafeCsvExport"
+
 # Releasing feedback goes on past a student whose feedback folder is incomplete (one line for
 # them) instead of stopping the whole class with a traceback (cnnviz/exchange.py).
 c.ExchangeFactory.release_feedback = "cnnviz.exchange.ReleaseFeedbackPerStudent"
@@ -130,9 +134,15 @@ from cnnviz.nbgrader_plugins import RestoreHiddenTests  # noqa: E402
 c.Autograde.sanitize_preprocessors = [
     ClearOutput, DeduplicateIds, OverwriteKernelspec, MatchRelease, RestoreHiddenTests, CheckCellMetadata,
 ]
+# SanitizeSubmission (cnnviz/sanitize.py), right after the verdicts: everything the student's
+# notebook shows (outputs of every MIME type, markdown and raw cells, error texts, metadata) is
+# reduced by an allow-list to text, tables, formulas and PNG/JPEG figures, so no script in it runs
+# in the browser of whoever opens it later. The verdicts pass unchanged; scores are untouched.
+from cnnviz.sanitize import SanitizeSubmission  # noqa: E402
+
 c.Autograde.autograde_preprocessors = [
-    PrepareJailRun, JailedExecute, TrustedChecks, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
-    SaveAutoGrades, FlagForReview, AssignLatePenalties, CheckCellMetadata,
+    PrepareJailRun, JailedExecute, TrustedChecks, SanitizeSubmission, IgnorePattern, ClearMetadataPreprocessor,
+    LimitOutput, SaveAutoGrades, FlagForReview, AssignLatePenalties, CheckCellMetadata,
 ]
 
 # Deadlines (cnnviz/deadlines.py). The due date lives in the gradebook (`python -m cnnviz duedate
@@ -160,3 +170,12 @@ c.GenerateAssignment.preprocessors = [
     CheckCellMetadata, ComputeChecksums, SaveCells, ClearHiddenTests, ClearMarkScheme, ComputeChecksums,
     CheckCellMetadata,
 ]
+
+# The same again where HTML is built from a notebook: the formgrader's submission pages (nbgrader
+# builds them with nbconvert's HTMLExporter and this configuration) and the feedback pages
+# (FeedbackExporter, a subclass). The templates' markdown2html and clean_html filters become
+# the allow-list's, so nbgrader's own templates cannot pass a student's markup through either.
+c.HTMLExporter.preprocessors = [SanitizeSubmission]
+c.HTMLExporter.sanitize_html = True  # nbconvert's templates then leave out JavaScript and widget outputs
+c.HTMLExporter.filters = {"clean_html": "cnnviz.sanitize.clean_html",
+                          "markdown2html": "cnnviz.sanitize.markdown_to_html"}

@@ -44,6 +44,7 @@ from tqdm import tqdm
 
 from . import ASSIGNMENT, COURSE_ROOT, CourseError, nbrun, settings
 from .notebooks import read_notebook
+from .plaintext import terminal_safe
 
 # How long a retried attempt waits for the previous holder of the student's lock.
 LOCK_WAIT_SECONDS = 600.0
@@ -388,10 +389,12 @@ def autograde_class(root: Path = COURSE_ROOT, workers: int | None = None, schedu
         with tqdm(total=len(students), desc="autograding", unit="student", disable=quiet) as bar:
             for outcome in _fan_out(str(root), students, workers, scheduler, db_url, run):
                 outcomes.append(outcome)
-                bar.set_postfix_str(outcome.student[:20])
+                bar.set_postfix_str(terminal_safe(outcome.student)[:20])
                 bar.update()
                 if not outcome.ok and not quiet:
-                    tqdm.write(f"[autograde] {outcome.student}: not graded: {outcome.message}")
+                    # Both come from the submission (its folder name, nbgrader's last line about it).
+                    tqdm.write(f"[autograde] {terminal_safe(outcome.student)}: not graded: "
+                               f"{terminal_safe(outcome.message)}")
     except SchedulerLost as lost:
         ungraded = _report_lost(root, students, outcomes, run, scheduler, str(lost))
         raise SchedulerLost(f"lost the Dask scheduler {scheduler} ({lost}) with {ungraded} of {len(students)} "
@@ -414,9 +417,9 @@ def _report_lost(root: Path, students: list[str], outcomes: list[Outcome], run: 
     failed = sorted(s for s in students if s not in graded and (s in received or s in finished))
     ungraded = sorted(set(students) - set(graded) - set(failed))
     print(f"[autograde] lost the Dask scheduler {scheduler}: {reason}")
-    print(f"[autograde] graded {len(graded)}: {', '.join(graded) or '-'}")
-    print(f"[autograde] failed {len(failed)}: {', '.join(failed) or '-'}")
-    print(f"[autograde] not graded {len(ungraded)}: {', '.join(ungraded) or '-'}")
+    print(f"[autograde] graded {len(graded)}: {terminal_safe(', '.join(graded)) or '-'}")
+    print(f"[autograde] failed {len(failed)}: {terminal_safe(', '.join(failed)) or '-'}")
+    print(f"[autograde] not graded {len(ungraded)}: {terminal_safe(', '.join(ungraded)) or '-'}")
     print("[autograde] resume with: python -m cnnviz autograde --missing "
           "(grades only the students the journal in autograded/.journal/ has no grading of)")
     return len(ungraded) + len(failed)

@@ -179,9 +179,16 @@ def cmd_autograde(args) -> int:
 
 
 def cmd_jail_check(args) -> int:
-    from . import jail
+    from . import jail, sanitize
 
-    return 0 if jail.print_jail_check(args.course_dir) else 1
+    jailed = jail.print_jail_check(args.course_dir)
+    # The other half of the trust boundary: what the kernel wrote is made inert before anyone sees it.
+    lines, sanitised = sanitize.chain_report(args.course_dir)
+    for line in lines:
+        print(line)
+    print("[sanitize] active: submissions are made inert in the autograde chain and in the HTML pages"
+          if sanitised else "[sanitize] NOT active: see the FAIL lines above")
+    return 0 if jailed and sanitised else 1
 
 
 def cmd_release(args) -> int:
@@ -282,7 +289,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_update_assignment)
 
     p = sub.add_parser("jail-check", parents=[course],
-                       help="start a jailed probe with the limits the course's nbgrader_config.py sets")
+                       help="start a jailed probe with the limits the course's nbgrader_config.py sets, and say whether "
+                            "its autograde chain and HTML pages sanitise what students wrote")
     p.set_defaults(func=cmd_jail_check)
 
     p = sub.add_parser("release", parents=[course], help="regenerate release/ and solutions/ from source/ with nbgrader")

@@ -43,3 +43,11 @@ def cell(value) -> str:
 def row(values) -> list[str]:
     """Every value of a CSV row through :func:`cell`."""
     return [cell(value) for value in values]
+
+
+def text_cell(value):
+    """``value`` with text made safe as in :func:`cell`, and anything else as it is.
+
+    For writers that keep another program's number format (nbgrader's own ``grades.csv``).
+    """
+    return cell(value) if isinstance(value, str) else value

@@ -35,6 +35,8 @@ from pathlib import Path
 from traitlets import Integer, Unicode
 from traitlets.config import Configurable
 
+from .plaintext import terminal_safe
+
 MiB = 2**20
 TIMESTAMP = "timestamp.txt"
 # nbgrader's own small files in a collected submission: release_feedback names the
@@ -181,14 +183,17 @@ def reduce_submission(assignment: str, student: str, notebooks: list[str]) -> No
     except OSError as error:
         notebooks.clear()
         log.error("[intake] %s: submission not graded: cannot read or move its files (%s); "
-                  "look at submitted/%s/ by hand", student_folder.name, error, student_folder.name)
+                  "look at submitted/%s/ by hand", terminal_safe(student_folder.name), terminal_safe(error),
+                  terminal_safe(student_folder.name))
         return
     if not refusals:
         return
     where = Path(intake.quarantine).name
-    listed = "; ".join(r.describe() for r in refusals[:8]) + (f"; +{len(refusals) - 8} more" if len(refusals) > 8 else "")
+    # File names are the student's: no escape sequence of theirs reaches the grader's terminal.
+    listed = terminal_safe("; ".join(r.describe() for r in refusals[:8])
+                           + (f"; +{len(refusals) - 8} more" if len(refusals) > 8 else ""))
     if notebooks:
-        log.warning("[intake] %s: moved to %s/, not passed to nbgrader: %s", student_folder.name, where, listed)
+        log.warning("[intake] %s: moved to %s/, not passed to nbgrader: %s", terminal_safe(student_folder.name), where, listed)
     else:
         log.error("[intake] %s: submission not graded, its notebook was refused and moved to %s/: %s; "
-                  "the student must submit the notebook as a regular file", student_folder.name, where, listed)
+                  "the student must submit the notebook as a regular file", terminal_safe(student_folder.name), where, listed)

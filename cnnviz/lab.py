@@ -30,9 +30,12 @@ def lab_command(course: Path, extra: list[str] | None = None, euid: int | None =
     ``--allow-root`` only when run as root: Jupyter refuses root without it, and a
     normal user does not need it.
     """
+    from .settings import server_csp_option
+
     euid = os.geteuid() if euid is None else euid
+    # Every page it sends carries the course's Content-Security-Policy (cnnviz/settings.py).
     command = [str(Path(sys.executable).parent / "jupyter"), "lab", "--ip=127.0.0.1", "--no-browser",
-               f"--ServerApp.root_dir={course}"]
+               f"--ServerApp.root_dir={course}", server_csp_option()]
     if euid == 0:
         command.append("--allow-root")
     return command + list(extra or [])

@@ -12,6 +12,7 @@ from nbgrader.preprocessors import ClearHiddenTests, Execute, NbGraderPreprocess
 from traitlets import Enum
 
 from . import checks, guard, jail
+from .plaintext import terminal_safe
 
 
 class ShortTracebacks(NbGraderPreprocessor):
@@ -65,8 +66,8 @@ class FlagForReview(NbGraderPreprocessor):
         if not findings:
             return nb, resources
         info = resources["nbgrader"]
-        self.log.warning("[review] %s: %d line(s) to review, first %s", info["student"], len(findings),
-                         findings[0].describe())
+        self.log.warning("[review] %s: %d line(s) to review, first %s", terminal_safe(info["student"]), len(findings),
+                         terminal_safe(findings[0].describe()))
         answer_of, tests_of, current = {}, {}, None
         for number, cell in enumerate(code_cells, start=1):
             if utils.is_solution(cell):

@@ -110,3 +110,32 @@ def keras_cache_dir() -> Path:
     home = os.environ.get(KERAS_HOME_VARIABLE) or KERAS_HOME_DEFAULT
     # Keras expands "~" in KERAS_HOME (keras.utils.get_file), so must we.
     return Path(home).expanduser() / "datasets" / "fashion-mnist"
+
+
+# --------------------------------------------------------------------------- the servers' pages
+
+def server_csp(frame_ancestors: str = "'self'") -> str:
+    """The Content-Security-Policy of every page the course's Jupyter servers send (`make lab`, the hub's users).
+
+    Measured in Chromium: JupyterLab needs ``'unsafe-eval'`` (its settings are
+    checked with compiled JSON schemas) and blob: workers, and nbgrader's
+    formgrader pages have inline scripts, so inline scripts cannot be refused
+    here; the sanitiser (``cnnviz.sanitize``) is what keeps students' scripts
+    out of those pages. This policy adds what holds anyway: no script, frame,
+    plugin, form target or connection from any other origin, so a script that
+    ran could not load more code or send anything away.
+    """
+    return "; ".join([
+        "default-src 'self'", "script-src 'self' 'unsafe-inline' 'unsafe-eval'",
+        "style-src 'self' 'unsafe-inline'", "img-src 'self' data: blob:", "font-src 'self' data:",
+        "worker-src 'self' blob:", "connect-src 'self'", "object-src 'none'", "base-uri 'self'",
+        "form-action 'self'", f"frame-ancestors {frame_ancestors}",
+    ])
+
+
+def server_csp_option(frame_ancestors: str = "'self'") -> str:
+    """``server_csp`` as a ``jupyter lab`` / ``jupyterhub-singleuser`` command-line option."""
+    import json
+
+    return "--ServerApp.tornado_settings=" + json.dumps({"headers": {"Content-Security-Policy":
+                                                                     server_csp(frame_ancestors)}})

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from . import ASSIGNMENT, COURSE_ROOT, classgrade, pipeline
 from .notebooks import caught_by, failure_messages, grade_points, read_notebook
+from .plaintext import terminal_safe
 
 
 def grade_submissions(notebooks: dict, root: Path = COURSE_ROOT) -> dict[str, dict]:
@@ -62,9 +63,9 @@ def print_report(report: dict) -> None:
     """The report of ``grade_notebook`` as text."""
     print(f"{report['notebook']}: {report['score']:g} / {report['max_score']:g}")
     if report.get("error"):
-        print(f"  not graded: {report['error']}")
+        print(f"  not graded: {terminal_safe(report['error'])}")
     for cell in report["cells"]:
         mark = "ok  " if cell["score"] >= cell["points"] else "FAIL"
         print(f"  {mark} {cell['grade_id']:<24} {cell['score']:g}/{cell['points']:g}")
         if cell["message"]:
-            print(f"       {cell['message']}")
+            print(f"       {terminal_safe(cell['message'])}")
