@@ -296,6 +296,20 @@ _TAG = re.compile(r"^[\w\-]{1,64}$")
 _CELL_ID = re.compile(r"^[a-zA-Z0-9\-_]{1,64}$")
 
 
+# The feedback's step names (cnnviz.feedback.StepTitles, run before the exporter's own copy of
+# this step): kept only when they are exactly the lesson's title for the cell's grade id, since
+# the feedback template prints them as they are.
+STEP_TITLE_KEY = "cnnviz_step"
+_STEP_NUMBER = re.compile(r"^(\d{1,3})\. ")
+
+
+def _is_step_title(value, grade_id) -> bool:
+    from .feedback import step_title
+
+    number = _STEP_NUMBER.match(value) if isinstance(value, str) and isinstance(grade_id, str) else None
+    return bool(number) and value == step_title(grade_id, int(number.group(1)))
+
+
 def inert_cell_metadata(metadata: dict) -> dict:
     """Cell metadata reduced to nbgrader's (typed), the course's verdict origin, flags and plain tags."""
     kept = {}
@@ -314,6 +328,8 @@ def inert_cell_metadata(metadata: dict) -> dict:
     for key, values in _COURSE_KEYS.items():
         if metadata.get(key) in values:
             kept[key] = metadata[key]
+    if _is_step_title(metadata.get(STEP_TITLE_KEY), kept.get("nbgrader", {}).get("grade_id")):
+        kept[STEP_TITLE_KEY] = metadata[STEP_TITLE_KEY]
     for key in _FLAG_KEYS:
         if isinstance(metadata.get(key), bool):
             kept[key] = metadata[key]

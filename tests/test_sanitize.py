@@ -207,6 +207,19 @@ def test_cell_metadata_keeps_nbgraders_and_drops_the_rest():
     assert re.fullmatch(r"[a-f0-9]{12}", kept.id)
 
 
+def test_the_feedbacks_step_name_survives_only_when_it_is_the_lessons_own_title():
+    from cnnviz import feedback, lesson
+
+    grade_id = next(iter(lesson.STEPS))
+    cell = new_code_cell("check()")
+    cell.metadata["nbgrader"] = {"grade": True, "solution": False, "locked": True, "points": 5,
+                                 "grade_id": grade_id, "schema_version": 3}
+    cell.metadata["cnnviz_step"] = feedback.step_title(grade_id, 3)
+    assert run(cell).cells[0].metadata["cnnviz_step"] == feedback.step_title(grade_id, 3)
+    cell.metadata["cnnviz_step"] = feedback.step_title(grade_id, 3) + SCRIPT
+    assert "cnnviz_step" not in run(cell).cells[0].metadata
+
+
 def test_the_feedbacks_scores_and_comments_survive_whatever_order_the_steps_run_in():
     cell = new_code_cell("check()")
     cell.metadata["nbgrader"] = {"grade": True, "solution": False, "locked": True, "points": 5, "score": 2.5,
