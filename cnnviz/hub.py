@@ -800,8 +800,10 @@ def configure(c) -> None:
     c.Spawner.env_keep = []  # nothing of root's environment (NBGRADER_DB_URL, PYTHONPATH, ...)
     c.Spawner.pre_spawn_hook = _pre_spawn
     # Every user's server sends the course's Content-Security-Policy (cnnviz/settings.py; JupyterHub's
-    # own default is only frame-ancestors 'none'): no script or connection from another origin.
-    c.Spawner.args = [settings.server_csp_option()]
+    # own default is only frame-ancestors 'none'): no script or connection from another origin, and
+    # no page framed, as JupyterHub's default; cnnviz.hub_formgrader lets the instructor's JupyterLab
+    # frame the formgrader's pages only.
+    c.Spawner.args = [settings.server_csp_option(frame_ancestors="'none'")]
     # TensorFlow makes the first server start slow on a busy machine.
     c.Spawner.http_timeout = 180
     c.Spawner.start_timeout = 300
