@@ -535,6 +535,13 @@ def as_user(name: str, *command: str, cwd: Path) -> subprocess.CompletedProcess:
                 cwd=cwd)
 
 
+def source_differs(course: Path) -> bool:
+    """Whether the instructor's ``source/`` assignment notebook is not the repository's."""
+    notebook = Path("source") / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    theirs, ours = course / notebook, COURSE_ROOT / notebook
+    return not theirs.is_file() or theirs.read_bytes() != ours.read_bytes()
+
+
 def ensure_course() -> Path:
     """The instructor's course folder: config, source/ (kept if already there) and the full package."""
     course = instructor_course()
@@ -543,6 +550,9 @@ def ensure_course() -> Path:
     shutil.copy(COURSE_ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
     if not (course / "source").is_dir():
         shutil.copytree(COURSE_ROOT / "source", course / "source")
+    elif source_differs(course):
+        print(f"[hub] {course / 'source'} is kept as the instructor left it; it differs from this repository's "
+              f"source/ (copy {COURSE_ROOT / 'source'} over it to take the repository's version)", flush=True)
     # The tooling is refreshed on every run (the instructor's edits live in source/).
     if (course / "cnnviz").exists():
         shutil.rmtree(course / "cnnviz")

@@ -116,3 +116,15 @@ def test_the_users_environment_needs_a_venv_that_is_the_lock(monkeypatch, tmp_pa
     monkeypatch.setattr(hub.lock, "differences", lambda: ["soupsieve 4.1.3 (lock: 2.10)"])
     with pytest.raises(CourseError, match=r"not requirements.lock \(soupsieve 4.1.3 \(lock: 2.10\)\): `make install`"):
         hub.ensure_environment()
+
+
+def test_the_instructors_kept_source_is_told_apart_from_the_repositorys(tmp_path):
+    from cnnviz import ASSIGNMENT, COURSE_ROOT
+
+    notebook = tmp_path / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    assert hub.source_differs(tmp_path)  # no source at all
+    notebook.parent.mkdir(parents=True)
+    notebook.write_bytes((COURSE_ROOT / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_bytes())
+    assert not hub.source_differs(tmp_path)
+    notebook.write_text(notebook.read_text() + "\n")
+    assert hub.source_differs(tmp_path)

@@ -10,6 +10,7 @@ Debian's Chromium (``apt-get install chromium``), never a downloaded browser.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -210,20 +211,28 @@ class LabServer:
         self._log.close()
 
 
-@pytest.fixture(scope="session")
-def lab(course, artifacts, tmp_path_factory, request) -> LabServer:
-    """A running JupyterLab serving the scratch course; stopped after the session."""
-    server = LabServer(course.root, tmp_path_factory.mktemp("lab-home"))
-    request.session._cnnviz_lab = server
+@contextlib.contextmanager
+def serving(root: Path, home: Path, log_name: str):
+    """``make lab`` serving the course ``root`` until the block ends; its log kept with the screenshots."""
+    server = LabServer(root, home)
     try:
         server.wait_ready()
         yield server
     finally:
         server.stop()
-        # Keep the log with the screenshots.
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        shutil.copy(server.log_path, ARTIFACTS / "jupyter-lab.log")
-        request.session._cnnviz_lab = None
+        shutil.copy(server.log_path, ARTIFACTS / log_name)
+
+
+@pytest.fixture(scope="session")
+def lab(course, artifacts, tmp_path_factory, request) -> LabServer:
+    """A running JupyterLab serving the scratch course; stopped after the session."""
+    with serving(course.root, tmp_path_factory.mktemp("lab-home"), "jupyter-lab.log") as server:
+        request.session._cnnviz_lab = server
+        try:
+            yield server
+        finally:
+            request.session._cnnviz_lab = None
 
 
 # --------------------------------------------------------------------------- browser

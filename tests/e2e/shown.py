@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import tomllib
 import urllib.parse
 from pathlib import Path
@@ -147,6 +148,19 @@ def canaries(folder: Path) -> list[str]:
 def control(page) -> None:
     """Run the payload itself in ``page``: it must write its canary (the test's proof that it can)."""
     page.evaluate(f"() => {payload('control')}")
+
+
+def prove_the_payload_writes(page, course: Path) -> None:
+    """Run the payload by hand in ``page`` (the instructor's formgrader) and fail unless its canary
+    appears in ``course``: without that, finding no canary later would prove nothing. The canary
+    is removed again."""
+    control(page)
+    deadline = time.monotonic() + 15
+    while not canaries(course) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert canaries(course) == [f"{CANARY_PREFIX}control.txt"], (
+        "the payload run by hand in the instructor's formgrader page wrote no canary: this test would prove nothing")
+    (course / f"{CANARY_PREFIX}control.txt").unlink()
 
 
 # What an honest page shows: figures (PNG), Korean text, formulas (MathML, or TeX when no MathJax loads).

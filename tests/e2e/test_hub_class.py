@@ -35,13 +35,14 @@ from nbgrader.utils import is_solution
 
 from cnnviz import ASSIGNMENT, catalogue, hub, notebooks, pipeline
 from cnnviz.notebooks import grade_id as grade_id_of
+import hubpage
+from hubpage import SPAWN_TIMEOUT
 from labpage import READ_NOTEBOOK, RUN_FINISHED
 
 pytestmark = [pytest.mark.slow, pytest.mark.hub]
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "hub"
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
-SPAWN_TIMEOUT = 300_000     # ms: a user's server starts in ~30 s on a busy 2-core machine
 RUN_TIMEOUT = 240_000       # ms: the whole notebook runs in ~15 s
 VALIDATE_TIMEOUT = 300_000  # ms: nbgrader runs the notebook again in a fresh kernel
 GRADE_TIMEOUT = 600_000     # ms: one jailed autograde takes ~10-30 s
@@ -83,6 +84,11 @@ def _reset_class() -> None:
     for name in ("gradebook.db", "grades.csv"):
         (course / name).unlink(missing_ok=True)
     (Path("/home") / hub.INSTRUCTOR / "grades.csv").unlink(missing_ok=True)
+    # The repository's source/ (make hub keeps an instructor's own, which may be an older one).
+    shutil.rmtree(course / "source", ignore_errors=True)
+    shutil.copytree(hub.COURSE_ROOT / "source", course / "source")
+    hub._run("chown", "-R", f"{hub.INSTRUCTOR}:{hub.INSTRUCTOR}", str(course / "source"))
+    assert not hub.source_differs(course)
     for student in hub.students():
         shutil.rmtree(Path("/home") / student / ASSIGNMENT, ignore_errors=True)
         # nbgrader's copy of each submission, which the Assignments tab lists as submitted.
@@ -119,15 +125,7 @@ def pages(browser, the_hub):
 
     def page_of(user: str):
         if user not in made:
-            context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
-            context.set_default_timeout(120_000)
-            page = context.new_page()
-            page.goto(f"{the_hub['url']}/hub/login")
-            page.fill("#username_input", user)
-            page.fill("#password_input", the_hub["accounts"][user])
-            page.click("#login_submit")
-            page.wait_for_url(f"**/user/{user}/lab**", timeout=SPAWN_TIMEOUT)
-            page.locator("#jp-menu-panel .lm-MenuBar-itemLabel", has_text="Nbgrader").wait_for(timeout=SPAWN_TIMEOUT)
+            page = hubpage.log_in(browser, the_hub["url"], user, the_hub["accounts"][user])
             made[user] = page
         return made[user]
 

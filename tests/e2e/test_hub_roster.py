@@ -17,11 +17,11 @@ import stat
 
 import pytest
 
+import hubpage
 from cnnviz import CourseError, hub, roster
 
 pytestmark = [pytest.mark.slow, pytest.mark.hub]
 
-SPAWN_TIMEOUT = 300_000  # ms: a user's server starts in ~30 s on a busy 2-core machine
 HEADER = "Student,ID,SIS User ID,SIS Login ID,Section\n    Points Possible,,,,\n"
 STUDENTS = [("Kim, Minji", "rminji"), ("Lee, Junho", "rjunho"), ("Park, Sora", "rsora"),
             ("Choi, Chaewon", "rchaewon"), ("Jung, Jiho", "rjiho")]
@@ -89,17 +89,9 @@ def test_the_instructors_gradebook_knows_the_roster(roster_hub):
 
 
 def test_a_roster_student_logs_in_in_the_browser(roster_hub, browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
-    try:
-        page = context.new_page()
-        page.goto(f"{hub.url()}/hub/login")
-        page.fill("#username_input", "rsora")
-        page.fill("#password_input", roster_hub["accounts"]["rsora"])
-        page.click("#login_submit")
-        page.wait_for_url("**/user/rsora/lab**", timeout=SPAWN_TIMEOUT)
-        page.locator("#jp-menu-panel .lm-MenuBar-itemLabel", has_text="Nbgrader").wait_for(timeout=SPAWN_TIMEOUT)
-    finally:
-        context.close()
+    page = hubpage.log_in(browser, hub.url(), "rsora", roster_hub["accounts"]["rsora"])
+    assert "/user/rsora/lab" in page.url
+    page.context.close()
 
 
 def test_a_student_who_left_is_named_and_kept_and_a_bad_roster_changes_nothing(roster_hub, monkeypatch, capsys):
