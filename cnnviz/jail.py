@@ -55,6 +55,11 @@ from . import CourseError, settings
 PACKAGE_DIR = Path(__file__).resolve().parent
 JAIL_USER = "cnnviz-jail"
 HOME = "/home/student"  # the kernel's home and working folder, inside the jail
+# What a kernel template (cnnviz.forkserver) keeps inside its own jail, only to build each
+# kernel's jail: namespaces and mounts (SYS_ADMIN), lo (NET_ADMIN), the jail's uid (SETUID,
+# SETGID), an empty bounding set (SETPCAP), killing a kernel of another uid (KILL). Every
+# kernel drops all of them before it starts.
+TEMPLATE_CAPABILITIES = ("CAP_SYS_ADMIN", "CAP_NET_ADMIN", "CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP", "CAP_KILL")
 CGROUP_GROUP = "cnnviz-jail"  # the folder under which each kernel's cgroup is made
 MiB = 2**20
 
@@ -464,12 +469,16 @@ def kernel_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 def bwrap_command(command: list[str], identity: Identity, limits: Limits, *,
                   shared_dir: Path | None, etc_files: dict[str, Path], files: list[Path],
-                  data_dir: Path | None) -> list[str]:
+                  data_dir: Path | None, template: bool = False) -> list[str]:
     """The bubblewrap command line that runs ``command`` in the jail.
 
     ``shared_dir`` (connection file and sockets) is bound read-write at its own
     path; ``files`` are bound read-only into the home folder under their own
     names; ``data_dir`` (Keras' Fashion-MNIST cache) read-only where Keras looks.
+    With ``template``, the jail of a kernel template (``cnnviz.forkserver``):
+    ``shared_dir`` is its spool, the data waits in a staging folder for each
+    kernel's own home, and it keeps the capabilities it needs to build each
+    kernel's jail (it runs no student code; every kernel drops them all).
     """
     argv = ["bwrap", "--die-with-parent", "--new-session",
             "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
@@ -499,14 +508,25 @@ def bwrap_command(command: list[str], identity: Identity, limits: Limits, *,
         argv += ["--ro-bind", source, target]
     for path in files:
         argv += ["--ro-bind", str(path), f"{HOME}/{path.name}"]
+    if template:
+        from . import forkserver
+
+        argv += _parent_dirs([forkserver.STAGE])
+        for folder in (forkserver.STAGE, forkserver.FILES, forkserver.DATA):
+            argv += ["--perms", "0755", "--dir", folder]
+    data_target = forkserver.DATA if template else f"{HOME}/.keras/datasets/fashion-mnist"
     if data_dir is not None and data_dir.is_dir():
-        argv += ["--ro-bind", str(data_dir), f"{HOME}/.keras/datasets/fashion-mnist"]
+        argv += ["--ro-bind", str(data_dir), data_target]
     if shared_dir is not None:
         argv += ["--bind", str(shared_dir), str(shared_dir)]
     # The new root is a tmpfs the kernel's user would own without a user of its own: read-only.
     argv += ["--remount-ro", "/", "--chdir", HOME, "--clearenv"]
     for key, value in kernel_environment().items():
         argv += ["--setenv", key, value]
+    if template:
+        for capability in TEMPLATE_CAPABILITIES:
+            argv += ["--cap-add", capability]
+        return argv + ["--", *command]
     argv.append("--")
     if identity.as_root:
         argv += ["setpriv", f"--reuid={identity.uid}", f"--regid={identity.gid}", "--clear-groups",
@@ -569,10 +589,11 @@ class JailRun:
             path.chmod(0o644)
         return {"passwd": passwd, "group": group}
 
-    def command(self, kernel_argv: list[str], files: list[Path]) -> list[str]:
-        """The full command: launcher, bubblewrap, setpriv (as root), the kernel."""
+    def command(self, kernel_argv: list[str], files: list[Path], template: bool = False) -> list[str]:
+        """The full command: launcher, bubblewrap, setpriv (as root), the kernel (or a kernel template)."""
         jail = bwrap_command(kernel_argv, self.identity, self.limits, shared_dir=self.shared,
-                             etc_files=self.etc, files=files, data_dir=settings.keras_cache_dir())
+                             etc_files=self.etc, files=files, data_dir=settings.keras_cache_dir(),
+                             template=template)
         return launcher_command(jail, self.cgroup, self.limits)
 
     def give_to_kernel(self, path: Path) -> None:
@@ -615,7 +636,7 @@ def _kernel_manager_class():
     """Built on first use: importing jupyter_client costs time the command line does not need."""
     from jupyter_client.kernelspec import KernelSpec
     from jupyter_client.manager import AsyncKernelManager
-    from traitlets import Float, Integer, Unicode
+    from traitlets import Bool, Float, Integer, Unicode
 
     class JailedKernelManager(AsyncKernelManager):
         """An IPython kernel in the grading jail (``cnnviz.jail``), over Unix sockets.
@@ -637,8 +658,12 @@ def _kernel_manager_class():
                             "(created on first use)").tag(config=True)
         cgroup_parent = Unicode("", help="cgroup v2 folder under which kernels' cgroups are made "
                                 "(default: <cgroup mount>/cnnviz-jail)").tag(config=True)
+        kernel_template = Bool(True, help="Fork each kernel from this process's warm template "
+                               "(cnnviz.kernel_template), in a jail of its own, instead of starting "
+                               "a new Python in a new bubblewrap").tag(config=True)
 
-        _jail: JailRun | None = None
+        _jail = None  # the kernel's JailRun, or its TemplateKernel
+        launched_from = "jail"  # or "template": how the last kernel was made (for the timings)
 
         def limits(self) -> Limits:
             """The configured limits."""
@@ -668,7 +693,17 @@ def _kernel_manager_class():
 
         async def _async_pre_start_kernel(self, **kw):
             if self._jail is None:
-                self._jail = JailRun(self.limits(), self.jail_user, self.cgroup_parent, log=self.log)
+                template = None
+                if self.kernel_template:
+                    from . import kernel_template
+
+                    template = kernel_template.shared_template(self.limits(), self.jail_user,
+                                                               self.cgroup_parent, log=self.log)
+                if template is not None:
+                    self._jail, self.launched_from = template.new_kernel(), "template"
+                else:
+                    self._jail = JailRun(self.limits(), self.jail_user, self.cgroup_parent, log=self.log)
+                    self.launched_from = "jail"
                 self.transport = "ipc"
                 self.connection_file = str(self._jail.shared / "kernel.json")
                 self.ip = str(self._jail.shared / "kernel")
