@@ -47,7 +47,8 @@ WARM_IMPORTS = (
 CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS = 0x00020000, 0x02000000, 0x04000000
 CLONE_NEWIPC, CLONE_NEWPID, CLONE_NEWNET = 0x08000000, 0x20000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 0x1, 0x2, 0x4, 0x8
-MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 0x20, 0x1000, 0x4000, 0x40000
+MS_REMOUNT, MS_NOATIME, MS_NODIRATIME, MS_BIND = 0x20, 0x400, 0x800, 0x1000
+MS_REC, MS_PRIVATE, MS_RELATIME = 0x4000, 0x40000, 0x200000
 MNT_DETACH = 0x2
 PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 24, 38, 47, 4
 SYS_CAPSET = 126  # x86-64
@@ -74,9 +75,21 @@ def _mount(source: str | None, target: str, fstype: str | None, flags: int, data
            f"mount {target}")
 
 
+def _remount_read_only(target: str) -> None:
+    """``target``'s mount read-only, keeping its other flags (in a user namespace they are locked)."""
+    flags = os.statvfs(target).f_flag
+    kept = [(os.ST_NOSUID, MS_NOSUID), (os.ST_NODEV, MS_NODEV), (os.ST_NOEXEC, MS_NOEXEC),
+            (os.ST_NOATIME, MS_NOATIME), (os.ST_NODIRATIME, MS_NODIRATIME), (os.ST_RELATIME, MS_RELATIME)]
+    extra = 0
+    for statvfs_flag, mount_flag in kept:
+        if flags & statvfs_flag:
+            extra |= mount_flag
+    _mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | extra)
+
+
 def _bind_read_only(source: str, target: str) -> None:
     _mount(source, target, None, MS_BIND | MS_REC)
-    _mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    _remount_read_only(target)
 
 
 def _tmpfs(target: str, size_bytes: int, mode: str = "1777") -> None:
@@ -138,7 +151,7 @@ def _isolate(request: dict) -> None:
     _mount(STAGE, own, None, MS_BIND)
     _check(_libc.umount2(STAGE.encode(), MNT_DETACH), "umount the stage")
     # bwrap's /dev is one tmpfs for the template and all its kernels: nobody writes there.
-    _mount(None, "/dev", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID)
+    _remount_read_only("/dev")
     for name in request.get("files", []):
         target = os.path.join(home, name)
         open(target, "w").close()
@@ -180,6 +193,11 @@ def _become_kernel(request: dict, hello: str | None) -> None:
     import numpy
 
     numpy.random.seed()
+    if request.get("probe") is not None:
+        # `cnnviz jail-check`: the grader's own probe, run where a kernel would run.
+        sys.argv = ["-c", *request["kernel_args"]]
+        exec(compile(request["probe"], "<probe>", "exec"), {"__name__": "__main__"})
+        os._exit(0)
     sys.argv = [request["launcher"], *request["kernel_args"]]
     from ipykernel import kernelapp
 

@@ -784,9 +784,13 @@ sys.stdin.read()  # the checker looks at this process from outside meanwhile
 
 
 def jail_check(limits: Limits, user: str = JAIL_USER, cgroup_parent: str = "",
-               sensitive: list[str] | None = None, log=None) -> tuple[list[str], bool]:
-    """Start a jailed probe; return one line per isolation property and whether all hold."""
-    run = JailRun(limits, user, cgroup_parent, log=log)
+               sensitive: list[str] | None = None, log=None, template=None) -> tuple[list[str], bool]:
+    """Start a jailed probe; return one line per isolation property and whether all hold.
+
+    With ``template`` (a ``cnnviz.kernel_template.KernelTemplate``) the probe is
+    forked from it, as grading kernels are, instead of started in a new bubblewrap.
+    """
+    run = template.new_kernel() if template is not None else JailRun(limits, user, cgroup_parent, log=log)
     token = f"cnnviz-probe-{uuid.uuid4().hex}"
     try:
         probe = [sys.executable, "-I", "-c", PROBE, token, *(sensitive or [])]
@@ -794,8 +798,14 @@ def jail_check(limits: Limits, user: str = JAIL_USER, cgroup_parent: str = "",
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                    env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
         first = process.stdout.readline()
+        member = run.cgroup is None or not first or bool(run.cgroup.pids())
         # The probe's uid as the host sees it (inside, a user namespace shows only its own map).
-        outer = _host_uids(token, probe[0]) if first else set()
+        if not first:
+            outer = set()
+        elif template is not None:
+            outer = _host_uids_below(template.process.pid)
+        else:
+            outer = _host_uids(token, probe[0])
         try:
             errors = process.communicate(input="", timeout=60)[1]
         except subprocess.TimeoutExpired:
@@ -809,7 +819,37 @@ def jail_check(limits: Limits, user: str = JAIL_USER, cgroup_parent: str = "",
         return [f"FAIL the jailed probe did not run: {(errors.strip() or 'no output')[-300:]}"], False
     facts = json.loads(first)
     facts["outer_uids"] = sorted(outer)
-    return describe_probe(facts, run.identity, applied, plan), all_hold(facts, run.identity)
+    identity = template.identity if template is not None else run.identity
+    lines = describe_probe(facts, identity, applied, plan, forked=template is not None)
+    if not member:
+        lines.append("FAIL the probe was not in its own cgroup")
+    return lines, all_hold(facts, identity) and member
+
+
+def _host_uids_below(ancestor: int) -> set[int]:
+    """Real uids of the processes, below ``ancestor``, that are pid 1 of a namespace of their own
+    inside ``ancestor``'s (a kernel forked from a template, seen from the host)."""
+    parents, uids = {}, {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = dict(line.split(":", 1) for line in (entry / "status").read_text().splitlines() if ":" in line)
+            parents[int(entry.name)] = int(status["PPid"])
+            if len(status.get("NSpid", "").split()) >= 3 and status["NSpid"].split()[-1] == "1":
+                uids[int(entry.name)] = int(status["Uid"].split()[0])
+        except (OSError, KeyError, ValueError):
+            continue
+    found = set()
+    for pid, uid in uids.items():
+        seen, current = set(), pid
+        while current in parents and current not in seen:
+            seen.add(current)
+            current = parents[current]
+            if current == ancestor:
+                found.add(uid)
+                break
+    return found
 
 
 def _host_uids(token: str, executable: str) -> set[int]:
@@ -851,14 +891,17 @@ def allowed_environment() -> set[str]:
     return set(kernel_environment({"NBGRADER_EXECUTION": "autograde"})) | {"PWD"}
 
 
-def describe_probe(facts: dict, identity: Identity, applied: dict[str, str], plan: str) -> list[str]:
-    """One line per isolation property, ``ok``/``FAIL`` first."""
+def describe_probe(facts: dict, identity: Identity, applied: dict[str, str], plan: str,
+                   forked: bool = False) -> list[str]:
+    """One line per isolation property, ``ok``/``FAIL`` first (``forked``: made by a kernel template)."""
     def line(ok: bool, text: str) -> str:
         return f"{'ok  ' if ok else 'FAIL'} {text}"
 
     own = _own_namespaces()
     outer = _outer_uid(facts)
-    how = (f"system user {identity.name}, dropped with setpriv in a privileged bubblewrap" if identity.as_root
+    dropper = "by the template's fork, inside a privileged bubblewrap" if forked else \
+        "with setpriv in a privileged bubblewrap"
+    how = (f"system user {identity.name}, dropped {dropper}" if identity.as_root
            else "the grader's own uid, in an unprivileged user namespace")
     lines = [
         line(outer != 0, f"uid {facts['uid']} inside, {outer} outside ({how})"),
@@ -914,9 +957,31 @@ def print_jail_check(course_root: Path) -> bool:
     sensitive = [str(p) for p in Path(course_root).resolve().iterdir() if p not in keep]
     sensitive += ["/etc/shadow", str(Path.home() / ".bash_history"), str(settings.keras_cache_dir())]
     logging.basicConfig(format="%(message)s")
+    log = logging.getLogger("cnnviz.jail")
     lines, ok = jail_check(manager.limits(), manager.jail_user, manager.cgroup_parent,
-                           sensitive=sorted(set(sensitive)), log=logging.getLogger("cnnviz.jail"))
+                           sensitive=sorted(set(sensitive)), log=log)
+    print("[jail] a kernel started in a new bubblewrap:")
     for line in lines:
         print(line)
+    if manager.kernel_template:
+        from . import kernel_template
+
+        print("[jail] a kernel forked from this grader's warm template (c.JailedKernelManager.kernel_template):")
+        try:
+            template = kernel_template.KernelTemplate(manager.limits(), manager.jail_user,
+                                                      manager.cgroup_parent, log=log)
+        except (kernel_template.TemplateUnavailable, OSError) as exc:
+            print(f"FAIL the template did not start ({exc}); grading would start every kernel in a new bubblewrap")
+            ok = False
+        else:
+            try:
+                for _ in range(2):  # a second kernel from the same template: each builds its own jail
+                    lines, ok_template = jail_check(manager.limits(), sensitive=sorted(set(sensitive)),
+                                                    log=log, template=template)
+                    ok = ok and ok_template
+                for line in lines:
+                    print(line)
+            finally:
+                template.close()
     print("[jail] active: every property above holds" if ok else "[jail] NOT active: see the FAIL lines above")
     return ok

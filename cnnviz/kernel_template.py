@@ -93,14 +93,20 @@ class KernelTemplate:
             os.chown(self.spool, 0, 0)  # the template's, not the kernels' uid
         self.control = self.spool / "control"
         argv = self.run.command([sys.executable, "-I", "-c", _SERVE, str(self.control)], [], template=True)
-        self.process = subprocess.Popen(argv, cwd="/", stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"})
+        # Its own messages (TensorFlow's start-up lines) go to a file, read only when it fails to start.
+        self.errors = self.run.root / "template.log"
+        with open(self.errors, "wb") as errors:
+            self.process = subprocess.Popen(argv, cwd="/", stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                            stderr=errors, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                                                                "LANG": "C.UTF-8"})
         started = time.monotonic()
         ready = _read_line(self.process.stdout, READY_TIMEOUT)
         if ready != "ready":
+            lines = [line for line in self.errors.read_text(errors="replace").splitlines()
+                     if line.strip() and "absl" not in line]
             self.close()
-            raise TemplateUnavailable(f"the kernel template did not start ({ready or 'no answer'}"
-                                      f" after {time.monotonic() - started:.0f} s)")
+            raise TemplateUnavailable(f"the kernel template did not start after {time.monotonic() - started:.0f} s: "
+                                      f"{(lines or [ready or 'no answer'])[-1][:300]}")
         self.ready_seconds = time.monotonic() - started
 
     def alive(self) -> bool:
@@ -145,8 +151,15 @@ class TemplateKernel:
             os.chown(path, self.template.identity.uid, self.template.identity.gid)
 
     def command(self, kernel_argv: list[str], files: list[Path]) -> list[str]:
-        """The launcher that asks the template for this kernel, for ``jupyter_client`` to start."""
-        if kernel_argv[1:4] != ["-I", "-m", "ipykernel_launcher"]:
+        """The launcher that asks the template for this kernel, for ``jupyter_client`` to start.
+
+        ``kernel_argv`` is ``python -I -m ipykernel_launcher ARGS`` (the kernel spec's), or
+        ``python -I -c PROBE ARGS`` for ``jail-check``'s probe.
+        """
+        probe = None
+        if kernel_argv[1:3] == ["-I", "-c"] and len(kernel_argv) > 3:
+            probe, kernel_argv = kernel_argv[3], [*kernel_argv[:3], "", *kernel_argv[4:]]
+        elif kernel_argv[1:4] != ["-I", "-m", "ipykernel_launcher"]:
             raise CourseError(f"a kernel template starts IPython kernels only, not {kernel_argv[:4]}")
         for path in files:
             shutil.copyfile(path, self.files / path.name)  # a copy: the kernel sees it read-only
@@ -162,7 +175,7 @@ class TemplateKernel:
             "home_bytes": limits.home_mb * MiB, "tmp_bytes": limits.tmp_mb * MiB, "rlimits": rlimits,
             "uid": identity.uid if identity.as_root else None, "gid": identity.gid if identity.as_root else None,
             "environment": kernel_environment(), "launcher": importlib.util.find_spec("ipykernel_launcher").origin,
-            "kernel_args": kernel_argv[4:],
+            "kernel_args": kernel_argv[4:], "probe": probe,
             "hello": str(self.shared / "hello") if self.cgroup is not None else None,
         }
         procs = self.cgroup.procs_files() if self.cgroup else []
