@@ -19,6 +19,7 @@ exactly as long as the kernel. Killing the launcher kills the kernel.
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import importlib.util
 import json
 import os
@@ -77,6 +78,14 @@ sys.exit(code if 0 <= code < 256 else 1)
 _SERVE = "import sys; from cnnviz.forkserver import serve; serve(sys.argv[1])"
 
 
+def template_limits(limits: Limits) -> Limits:
+    """The template's own limits: the kernels', with room for its imports (TensorFlow's address space)."""
+    floor = Limits()
+    return dataclasses.replace(limits, memory_mb=max(limits.memory_mb, floor.memory_mb),
+                               address_space_mb=max(limits.address_space_mb, floor.address_space_mb),
+                               processes=max(limits.processes, floor.processes))
+
+
 class TemplateUnavailable(CourseError):
     """The template could not be started here; kernels are started in a jail of their own instead."""
 
@@ -85,8 +94,8 @@ class KernelTemplate:
     """One running template: its jail (folder, cgroup, process) and the kernels it has made."""
 
     def __init__(self, limits: Limits, user: str, cgroup_parent: str, log=None):
-        self.limits, self.log = limits, log
-        self.run = JailRun(limits, user, cgroup_parent, log=log)
+        self.limits, self.log = limits, log  # each kernel's limits
+        self.run = JailRun(template_limits(limits), user, cgroup_parent, log=log)
         self.identity = self.run.identity
         self.spool = self.run.shared  # bound read-write into the template only
         if self.identity.as_root:

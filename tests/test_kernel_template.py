@@ -1,0 +1,298 @@
+"""Kernels forked from a warm template (cnnviz.kernel_template, cnnviz.forkserver): each one is
+as fresh and as jailed as a kernel started in a new bubblewrap, and nothing one student leaves
+behind reaches the next student graded by the same worker."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from toycourse import NOTEBOOK, submit_answer
+
+from cnnviz import ASSIGNMENT, COURSE_ROOT, CourseError, classgrade, jail, kernel_template, nbrun, notebooks, \
+    settings
+
+needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bubblewrap (apt-get install bubblewrap)")
+MARKER = "cnnviz-leftover-" + os.urandom(4).hex()
+
+# The first student: leaves behind one of every kind the issue names, and checks that each one took
+# (else x is not set and the student scores 0, which the test reports: a plant that did not take
+# proves nothing about the next student).
+PLANTER = f"""
+# planted-by-the-first-student (the next one looks for this line in IPython's history)
+import builtins, json, os, random, socket, subprocess, sys, time
+import numpy, matplotlib, matplotlib.pyplot as plt, keras
+print("STARTED", time.time())
+print("DRAW", numpy.random.randint(2**62))
+numpy.LEFTOVER = builtins.LEFTOVER = keras.LEFTOVER = json.LEFTOVER = "left"
+ip = get_ipython()
+def leftover_hook(*args, **kwargs):
+    pass
+ip.events.register("pre_run_cell", leftover_hook)
+def leftover_transformer(lines):
+    return lines
+ip.input_transformers_cleanup.append(leftover_transformer)
+ip.user_ns["LEFTOVER"] = "left"
+startup = os.path.expanduser("~/.ipython/profile_default/startup")
+os.makedirs(startup, exist_ok=True)
+open(os.path.join(startup, "00-leftover.py"), "w").write("LEFTOVER_STARTUP = 1\\n")
+matplotlib.rcParams["lines.linewidth"] = 42.0
+plt.figure()
+for _ in range(3):
+    keras.layers.Dense(1)
+keras.utils.set_random_seed(1234)
+for path in (os.path.expanduser("~/leftover"), "/tmp/leftover", "/dev/shm/leftover"):
+    open(path, "w").write("left")
+subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)", "{MARKER}"], start_new_session=True)
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        time.sleep(600)
+    os._exit(0)
+os.environ["LEFTOVER"] = "left"
+os.putenv("LEFTOVER_PUTENV", "left")
+tcp = socket.socket()
+tcp.bind(("127.0.0.1", 45678))
+tcp.listen()
+abstract = socket.socket(socket.AF_UNIX)
+abstract.bind("\\0cnnviz-leftover")
+abstract.listen()
+unix = socket.socket(socket.AF_UNIX)
+unix.bind("/tmp/leftover.sock")
+unix.listen()
+time.sleep(1)
+assert any(b"{MARKER}" in open(f"/proc/{{p}}/cmdline", "rb").read() for p in os.listdir("/proc") if p.isdigit())
+x = 1
+"""
+
+# The next student: looks for each of them, and is graded 1 only when it finds none.
+VICTIM = """
+import builtins, json, os, random, socket, sys, time
+import numpy, matplotlib, matplotlib.pyplot as plt, keras
+print("STARTED", time.time())
+draw = numpy.random.randint(2**62)
+print("DRAW", draw)
+first_random = random.random()
+print("NAMES", json.dumps([layer.name for layer in keras.models.load_model("best-cnn-model.keras").layers]))
+found = []
+for module in (numpy, builtins, keras, json):
+    if getattr(module, "LEFTOVER", None):
+        found.append(f"an attribute of {module.__name__}")
+ip = get_ipython()
+if any(getattr(f, "__name__", "") == "leftover_hook" for f in ip.events.callbacks["pre_run_cell"]):
+    found.append("an IPython event hook")
+if any(getattr(f, "__name__", "") == "leftover_transformer" for f in ip.input_transformers_cleanup):
+    found.append("an IPython input transformer")
+if "LEFTOVER" in ip.user_ns or "LEFTOVER_STARTUP" in ip.user_ns:
+    found.append("a name in IPython's namespace or from a startup file")
+# Spelled in two halves: this cell's own source is in the history too.
+if any("planted-by-" + "the-first" in entry for _, _, entry in ip.history_manager.get_range(raw=True, output=False)):
+    found.append("IPython history")
+if matplotlib.rcParams["lines.linewidth"] == 42.0:
+    found.append("matplotlib rcParams")
+if plt.get_fignums():
+    found.append("an open matplotlib figure")
+if keras.layers.Dense(1).name != "dense":
+    found.append("Keras' layer name counter")
+if draw == numpy.random.RandomState(1234).randint(2**62) or first_random == random.Random(1234).random():
+    found.append("the random seed")
+for path in ("~/leftover", "/tmp/leftover", "/dev/shm/leftover", "~/.ipython/profile_default/startup/00-leftover.py",
+             "/tmp/leftover.sock"):
+    if os.path.exists(os.path.expanduser(path)):
+        found.append(f"the file {path}")
+for pid in (p for p in os.listdir("/proc") if p.isdigit() and int(p) != os.getpid()):
+    try:
+        command = open(f"/proc/{pid}/cmdline", "rb").read()
+    except OSError:
+        continue
+    if b"sleep" in command or b"cnnviz-left" + b"over" in command:
+        found.append(f"the process {pid}")
+if "LEFTOVER" in os.environ or "LEFTOVER_PUTENV" in os.environ:
+    found.append("an environment variable")
+for family, address in ((socket.AF_INET, ("127.0.0.1", 45678)), (socket.AF_UNIX, "\\0cnnviz-leftover")):
+    probe = socket.socket(family)
+    try:
+        probe.connect(address)
+        found.append(f"a listening socket {address!r}")
+    except OSError:
+        pass
+    finally:
+        probe.close()
+print("FOUND", json.dumps(found))
+x = 1 if not found else found
+"""
+
+
+def printed(course, student):
+    """Everything the student's graded notebook printed, as one text."""
+    nb = notebooks.read_notebook(course / "autograded" / student / ASSIGNMENT / NOTEBOOK)
+    return "".join(output.get("text", "") or f"{output.get('ename', '')}: {output.get('evalue', '')}\n"
+                   for cell in nb.cells for output in cell.get("outputs", []))
+
+
+def line_value(text, key):
+    match = re.search(rf"^{key} (.*)$", text, re.M)
+    assert match, f"no {key} line in:\n{text[-2000:]}"
+    return match.group(1)
+
+
+def fresh_python_layer_names():
+    """The layer names a fresh Python gives the checkpoint: what a fresh kernel would print."""
+    code = ("import json, keras\nprint(json.dumps([l.name for l in keras.models.load_model(%r).layers]))"
+            % str(COURSE_ROOT / "source" / ASSIGNMENT / "best-cnn-model.keras"))
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=nbrun.nbgrader_env(),
+                            timeout=300)
+    return result.stdout.strip().splitlines()[-1]
+
+
+def processes_named(marker):
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and marker.encode() in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            pass
+    return found
+
+
+def grade_serially_in_one_process(course):
+    """Plain ``nbgrader autograde``: one process grades everyone, one after the other, from one template."""
+    result = nbrun.run(["-m", "nbgrader", "autograde", ASSIGNMENT, "--force"], course)
+    assert result.returncode == 0, result.stdout[-3000:]
+
+
+def grade_with_one_worker(course):
+    """``python -m cnnviz autograde --workers 1``: one worker grades everyone."""
+    outcomes = classgrade.autograde_class(course, workers=1, students=["a-planter", "b-victim"], quiet=True)
+    assert all(o.ok for o in outcomes), [(o.student, o.message) for o in outcomes]
+
+
+@needs_bwrap
+@pytest.mark.slow
+@pytest.mark.parametrize("grade", [grade_serially_in_one_process, grade_with_one_worker])
+def test_nothing_one_student_leaves_behind_reaches_the_next_student(toy_course, grade):
+    submit_answer(toy_course, "a-planter", PLANTER)
+    submit_answer(toy_course, "b-victim", VICTIM)
+    grade(toy_course)
+
+    planter, victim = printed(toy_course, "a-planter"), printed(toy_course, "b-victim")
+    scores = {(s, cell): score for (s, cell), score in __import__("toycourse").gradebook_cells(toy_course).items()}
+    assert scores[("a-planter", "test_x")] == 1, f"the leftovers were not all planted:\n{planter[-3000:]}"
+    assert float(line_value(planter, "STARTED")) < float(line_value(victim, "STARTED")), \
+        "the victim must be graded after the planter, by the same grader"
+    assert json.loads(line_value(victim, "FOUND")) == [], "the next student found another student's leftovers"
+    assert scores[("b-victim", "test_x")] == 1, victim[-3000:]
+    assert line_value(planter, "DRAW") != line_value(victim, "DRAW"), \
+        "two kernels from one template drew the same random numbers: NumPy's seed was not renewed"
+    assert line_value(victim, "NAMES") == fresh_python_layer_names(), \
+        "load_model named the layers differently from a fresh kernel"
+    assert not processes_named(MARKER), "a process the planter started outlived its kernel"
+
+
+@needs_bwrap
+@pytest.mark.slow
+def test_a_kernel_forked_from_the_template_passes_the_jail_check_twice():
+    sensitive = [str(COURSE_ROOT / "source"), str(COURSE_ROOT / ".git"), "/etc/shadow"]
+    template = kernel_template.KernelTemplate(jail.Limits(), jail.JAIL_USER, "")
+    try:
+        for _ in range(2):
+            lines, ok = jail.jail_check(jail.Limits(), sensitive=sensitive, template=template)
+            assert ok, "\n".join(lines)
+            assert all(line.startswith("ok") for line in lines), "\n".join(lines)
+    finally:
+        template.close()
+    assert not template.run.root.exists(), "the template's folder was left"
+
+
+@needs_bwrap
+@pytest.mark.slow
+def test_a_dead_template_is_started_again_and_a_dead_kernel_fails_only_its_student(toy_course):
+    submit_answer(toy_course, "a-dies", "import os\nos._exit(3)")
+    submit_answer(toy_course, "b-honest", "x = 1")
+    submit_answer(toy_course, "c-honest", "x = 1")
+    # One grading process, as `nbgrader autograde`: its template is killed while it grades b-honest.
+    script = f"""
+import subprocess, sys, threading, time
+from pathlib import Path
+from cnnviz import kernel_template
+def kill_the_template_once():
+    for _ in range(6000):
+        if Path({str(toy_course)!r}, "autograded", "b-honest").exists() and kernel_template._templates:
+            for template in list(kernel_template._templates.values()):
+                template.process.kill()
+                print("KILLED THE TEMPLATE", template.process.pid, flush=True)
+            return
+        time.sleep(0.01)
+threading.Thread(target=kill_the_template_once, daemon=True).start()
+import atexit
+atexit.register(lambda: print("TEMPLATES AT THE END", [t.process.pid for t in kernel_template._templates.values()
+                                                       if t.alive()], flush=True))
+from nbgrader.apps import NbGraderApp
+sys.argv = ["nbgrader", "autograde", {ASSIGNMENT!r}, "--force"]
+NbGraderApp.launch_instance()
+"""
+    result = nbrun.run(["-c", script], toy_course)
+    output = result.stdout
+    killed = re.search(r"^KILLED THE TEMPLATE (\d+)$", output, re.M)
+    at_the_end = re.search(r"^TEMPLATES AT THE END \[(\d+)\]$", output, re.M)
+    assert killed and at_the_end, output[-3000:]
+    assert killed.group(1) != at_the_end.group(1), "the killed template was not replaced by a new one"
+    from toycourse import gradebook_rows
+
+    rows = gradebook_rows(toy_course)
+    assert not rows.get("a-dies"), output[-3000:]
+    assert rows["c-honest"] == 1, f"the student after the killed template was not graded:\n{output[-3000:]}"
+
+
+def test_a_template_starts_ipython_kernels_only(tmp_path, monkeypatch):
+    kernel = template_kernel(tmp_path, monkeypatch)
+    with pytest.raises(CourseError, match="IPython kernels only"):
+        kernel.command([sys.executable, "-I", "-m", "something_else"], [])
+
+
+def test_the_request_carries_the_jail_uid_the_limits_and_the_allow_listed_environment(tmp_path, monkeypatch):
+    kernel = template_kernel(tmp_path, monkeypatch)
+    (tmp_path / "best-cnn-model.keras").write_text("checkpoint")
+    command = kernel.command([sys.executable, "-I", "-m", "ipykernel_launcher", "-f", "k.json"],
+                             [tmp_path / "best-cnn-model.keras"])
+    assert command[1:4] == ["-I", "-S", "-c"], "the launcher must start isolated from the grader's site"
+    request = json.loads(command[6])
+    assert (request["uid"], request["gid"]) == (4242, 4243)
+    assert request["environment"] == jail.kernel_environment()
+    assert request["rlimits"]["RLIMIT_AS"] == jail.Limits().address_space_mb * jail.MiB
+    assert request["kernel_args"] == ["-f", "k.json"] and request["probe"] is None
+    assert request["files"] == ["best-cnn-model.keras"]
+    copy = Path(request["files_folder"]) / "best-cnn-model.keras"
+    assert copy.read_text() == "checkpoint" and not copy.samefile(tmp_path / "best-cnn-model.keras"), \
+        "the kernel gets a copy of the assignment's files, never the grader's own file"
+    assert request["folder"].startswith(request["spool"]), "the kernel's folder lives in the template's spool"
+
+
+def test_the_template_keeps_its_capabilities_and_its_kernels_keep_none(tmp_path):
+    identity = jail.Identity(uid=4242, gid=4242, as_root=True, name="cnnviz-jail")
+    command = jail.bwrap_command(["python", "-c", "serve"], identity, jail.Limits(), shared_dir=tmp_path,
+                                 etc_files={}, files=[], data_dir=None, template=True)
+    added = [command[k + 1] for k, word in enumerate(command) if word == "--cap-add"]
+    assert added == list(jail.TEMPLATE_CAPABILITIES)
+    assert "setpriv" not in command and command[command.index("--") + 1:] == ["python", "-c", "serve"]
+    assert [command[k + 1] for k, word in enumerate(command) if word == "--bind"] == [str(tmp_path)], \
+        "the spool is the template's only writable bind"
+
+
+def template_kernel(tmp_path, monkeypatch):
+    """A TemplateKernel of a template that was never started (for the requests it builds)."""
+    template = kernel_template.KernelTemplate.__new__(kernel_template.KernelTemplate)
+    template.limits = jail.Limits()
+    template.identity = jail.Identity(uid=4242, gid=4243, as_root=True, name="cnnviz-jail")
+    template.spool = tmp_path / "spool"
+    template.spool.mkdir()
+    template.control = template.spool / "control"
+    template.run = type("NoCgroupRun", (), {"cgroup": None})()
+    monkeypatch.setattr(os, "chown", lambda *args: None)
+    return template.new_kernel()
