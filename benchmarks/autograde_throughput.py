@@ -37,13 +37,13 @@ import threading
 import time
 from pathlib import Path
 
-import nbformat
 import psutil
 from nbformat.v4 import new_code_cell, new_notebook
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cnnviz import ASSIGNMENT, catalogue, classgrade, nbrun, notebooks, pipeline, settings  # noqa: E402
+from benchmarks.common import course, solution_submission, submit_copies  # noqa: E402
+from cnnviz import ASSIGNMENT, classgrade, notebooks, pipeline, settings  # noqa: E402
 
 FLOOR_CODE = "import tensorflow\nimport keras\nmodel = keras.models.load_model('best-cnn-model.keras')"
 PROJECTED_CLASS = 300
@@ -97,20 +97,6 @@ def floor_notebook():
     return nb
 
 
-def course(parent: Path, name: str, config: str = "", notebook=None) -> Path:
-    """A scratch course of this course's assignment (or of ``notebook``), with extra config lines."""
-    folder = parent / name
-    folder.mkdir()
-    root = pipeline.scratch_course(folder)
-    if config:
-        with open(root / "nbgrader_config.py", "a") as handle:
-            handle.write("\n" + config + "\n")
-    if notebook is not None:
-        nbformat.write(notebook, root / "source" / ASSIGNMENT / settings.NOTEBOOK)
-        nbrun.run_nbgrader("generate_assignment", ASSIGNMENT, "--force", root=root, quiet=True)
-    return root
-
-
 class Variant:
     """One way of grading one submission, timed repeatedly in its own course."""
 
@@ -160,10 +146,7 @@ def time_class(root: Path, students: list[str], workers: int) -> float:
 
 
 def grade_class(root: Path, submission, students: int, workers: int, prefix: str) -> float:
-    names = [f"{prefix}{k:03d}" for k in range(students)]
-    for name in names:
-        pipeline.submit(root, name, submission)
-    return time_class(root, names, workers)
+    return time_class(root, submit_copies(root, submission, students, prefix), workers)
 
 
 def main() -> None:
@@ -180,9 +163,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="cnnviz-bench-") as tmp, MemorySampler() as memory:
         tmp = Path(tmp)
         real = course(tmp, "real")
-        release = notebooks.read_notebook(real / "release" / ASSIGNMENT / settings.NOTEBOOK)
-        source = notebooks.read_notebook(real / "source" / ASSIGNMENT / settings.NOTEBOOK)
-        solution = next(s for s in catalogue.load_catalogue() if s.name == "solution").notebook(release, source)
+        solution = solution_submission(real)
         floor = course(tmp, "floor", notebook=floor_notebook())
         floor_submission = notebooks.read_notebook(floor / "release" / ASSIGNMENT / settings.NOTEBOOK)
         variants = [
