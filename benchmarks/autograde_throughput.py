@@ -33,7 +33,6 @@ import shutil
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -42,49 +41,38 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import course, solution_submission, submit_copies  # noqa: E402
+from benchmarks.common import PeriodicSampler, course, solution_submission, submit_copies  # noqa: E402
 from cnnviz import ASSIGNMENT, classgrade, notebooks, pipeline, settings  # noqa: E402
 
 FLOOR_CODE = "import tensorflow\nimport keras\nmodel = keras.models.load_model('best-cnn-model.keras')"
 PROJECTED_CLASS = 300
 
 
-class MemorySampler:
+class MemorySampler(PeriodicSampler):
     """Samples the RSS of every process below this one; keeps the peaks."""
 
     def __init__(self, interval: float = 0.2):
-        self.interval = interval
+        super().__init__(interval)
         self.kernel_peak = 0  # bytes: one kernel and its children
         self.run_peak = 0  # bytes: all processes below this one, summed
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
 
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-
-    def _sample(self) -> None:
+    def sample(self) -> None:
         me = psutil.Process()
-        while not self._stop.wait(self.interval):
-            rss, kernels = {}, []
-            for process in me.children(recursive=True):
-                try:
-                    rss[process.pid] = process.memory_info().rss
-                    if "ipykernel" in " ".join(process.cmdline()):
-                        kernels.append(process)
-                except psutil.Error:
-                    continue  # ended between the listing and the reading
-            self.run_peak = max(self.run_peak, sum(rss.values()))
-            for kernel in kernels:
-                try:
-                    tree = [kernel.pid] + [p.pid for p in kernel.children(recursive=True)]
-                except psutil.Error:
-                    continue
-                self.kernel_peak = max(self.kernel_peak, sum(rss.get(pid, 0) for pid in tree))
+        rss, kernels = {}, []
+        for process in me.children(recursive=True):
+            try:
+                rss[process.pid] = process.memory_info().rss
+                if "ipykernel" in " ".join(process.cmdline()):
+                    kernels.append(process)
+            except psutil.Error:
+                continue  # ended between the listing and the reading
+        self.run_peak = max(self.run_peak, sum(rss.values()))
+        for kernel in kernels:
+            try:
+                tree = [kernel.pid] + [p.pid for p in kernel.children(recursive=True)]
+            except psutil.Error:
+                continue
+            self.kernel_peak = max(self.kernel_peak, sum(rss.get(pid, 0) for pid in tree))
 
 
 def floor_notebook():

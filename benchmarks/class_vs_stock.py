@@ -72,7 +72,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -83,7 +82,7 @@ import psutil
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks.common import course, solution_submission, submit_copies  # noqa: E402
+from benchmarks.common import PeriodicSampler, course, solution_submission, submit_copies  # noqa: E402
 from cnnviz import ASSIGNMENT, CHECKPOINT_NAME, classgrade, settings  # noqa: E402
 from cnnviz.plaintext import terminal_safe  # noqa: E402
 
@@ -222,29 +221,16 @@ def not_at_full_marks(totals: dict[str, tuple[float, float]], students: list[str
 
 # --------------------------------------------------------------------------- measuring
 
-class TreeSampler:
+class TreeSampler(PeriodicSampler):
     """Samples, every ``interval`` seconds, the PSS of each worker tree below ``pid`` and of all of it."""
 
     def __init__(self, pid: int, top_is_grader: bool, interval: float = SAMPLE_SECONDS):
-        self.pid, self.top_is_grader, self.interval = pid, top_is_grader, interval
+        super().__init__(interval)
+        self.pid, self.top_is_grader = pid, top_is_grader
         self.worker_peak = 0  # bytes: the largest worker tree at any sample
         self.run_peak = 0  # bytes: the command and everything below it
         self.most_trees = 0  # grading processes seen at once
         self.unreadable = 0  # processes whose smaps_rollup could not be read
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.sample()
 
     def sample(self) -> None:
         try:

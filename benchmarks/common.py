@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import nbformat
@@ -36,3 +37,27 @@ def submit_copies(root: Path, submission, students: int, prefix: str) -> list[st
     for name in names:
         pipeline.submit(root, name, submission)
     return names
+
+
+class PeriodicSampler:
+    """Calls ``self.sample()`` every ``interval`` seconds on a thread of its own, inside a ``with`` block."""
+
+    def __init__(self, interval: float = 0.2):
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.sample()
+
+    def sample(self) -> None:
+        raise NotImplementedError

@@ -1,6 +1,9 @@
 """The class benchmark's own arithmetic (benchmarks/class_vs_stock.py), on small inputs; nothing is graded."""
 
 import math
+import os
+import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -108,3 +111,35 @@ def test_students_short_of_full_marks_or_never_graded_are_named():
     totals = {"a": (85.0, 85.0), "b": (80.0, 85.0), "d": (0.0, 0.0)}
     assert bench.not_at_full_marks(totals, ["a", "b", "c", "d"]) == ["b", "c", "d"]
     assert bench.not_at_full_marks({"a": (85.0, 85.0)}, ["a"]) == []
+
+
+@pytest.fixture
+def command_with_two_children():
+    """A live command (a Python) that started two `sleep`s: two grading processes below it."""
+    code = ("import subprocess, time\n"
+            "children = [subprocess.Popen(['sleep', '30']) for _ in range(2)]\n"
+            "print('ready', flush=True)\n"
+            "time.sleep(30)\n")
+    command = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    assert command.stdout.readline().strip() == "ready"
+    yield command
+    os.killpg(command.pid, signal.SIGKILL)
+    command.wait()
+    command.stdout.close()
+
+
+def test_the_sampler_finds_each_grading_process_below_a_live_command(command_with_two_children):
+    sampler = bench.TreeSampler(command_with_two_children.pid, top_is_grader=False)
+    sampler.sample()
+    assert sampler.most_trees == 2
+    assert sampler.unreadable == 0
+    # The whole run holds the Python itself and both trees; a `sleep` is far smaller than a Python.
+    assert 0 < 2 * sampler.worker_peak < sampler.run_peak
+
+
+def test_the_sampler_counts_a_command_that_grades_itself_as_one_tree(command_with_two_children):
+    sampler = bench.TreeSampler(command_with_two_children.pid, top_is_grader=True)
+    sampler.sample()
+    assert sampler.most_trees == 1
+    assert sampler.worker_peak == sampler.run_peak > 0
