@@ -266,6 +266,7 @@ class Variant:
     name: str  # its scratch folder
     workers: int
     stock: bool = False
+    lever: bool = False  # one speed lever switched off
     flags: tuple[str, ...] = ()
     config: str = ""  # appended to the course's nbgrader_config.py
 
@@ -410,11 +411,12 @@ def lever_variants(workers: int) -> tuple[list[Variant], list[str]]:
     """The levers this tree has, each switched off alone; and one line for each it has not."""
     variants, skipped = [], []
     if ONE_PROCESS_FLAG in autograde_help():
-        variants.append(Variant(f"lever off: {ONE_PROCESS_FLAG}", "one-process", workers, flags=(ONE_PROCESS_FLAG,)))
+        variants.append(Variant(f"lever off: {ONE_PROCESS_FLAG}", "one-process", workers, lever=True,
+                                flags=(ONE_PROCESS_FLAG,)))
     else:
         skipped.append(f"lever off: {ONE_PROCESS_FLAG}: skipped, `cnnviz autograde` has no such flag on this tree")
     if has_template_trait():
-        variants.append(Variant("lever off: kernel template", "no-template", workers,
+        variants.append(Variant("lever off: kernel template", "no-template", workers, lever=True,
                                 config=f"c.JailedKernelManager.{TEMPLATE_TRAIT} = False"))
     else:
         skipped.append(f"lever off: kernel template: skipped, JailedKernelManager has no {TEMPLATE_TRAIT} "
@@ -450,13 +452,18 @@ def print_times(variants: list[Variant], runs: dict[str, list[Run]], skipped: li
                 print(_tail(run.log.read_text(errors="replace")))
 
 
-def print_speedups(runs: dict[str, list[Run]], workers: int) -> None:
+def print_speedups(variants: list[Variant], runs: dict[str, list[Run]], workers: int) -> None:
     stock = _median(runs["stock"], "seconds")
     print("speed-up against stock nbgrader (its wall time over the variant's)")
     for name, label, target in (("one", "1 worker", TARGET_ONE_WORKER),
                                 ("default", f"default workers ({workers})", TARGET_DEFAULT_WORKERS)):
         speedup = stock / _median(runs[name], "seconds")
-        print(f"  {label:<22} {speedup:6.2f}x   target >= {target:g}x   {'PASS' if speedup >= target else 'FAIL'}")
+        print(f"  {label:<44} {speedup:6.2f}x   target >= {target:g}x   {'PASS' if speedup >= target else 'FAIL'}")
+    default = _median(runs["default"], "seconds")
+    for variant in (v for v in variants if v.lever):
+        seconds = _median(runs[variant.name], "seconds")
+        print(f"  {variant.label:<44} {stock / seconds:6.2f}x   the lever saves {seconds - default:+.1f} s "
+              f"({(seconds - default) / seconds:+.0%} of the run without it)")
 
 
 def print_breakdown(variants: list[Variant], runs: dict[str, list[Run]], students: int) -> None:
@@ -505,14 +512,19 @@ def print_projection(variants: list[Variant], runs: dict[str, list[Run]], studen
 
 
 def report(variants: list[Variant], runs: dict[str, list[Run]], skipped: list[str], students: int,
-           workers: int, warm: float, repeats: int) -> bool:
-    """Print the figures; True if every variant gave every student full marks."""
+           workers: int, warm: float, repeats: int, load: float) -> bool:
+    """Print the figures; True if every variant gave every student full marks.
+
+    ``load`` is the machine's 1-minute load average when the benchmark started.
+    """
     print()
     print(f"class of {students} copies of the solution; default workers {workers} "
           f"(classgrade.default_workers() = {classgrade.default_workers()}); {repeats} repeat(s), median wall "
           f"times; warm-up {warm:.1f} s (untimed)")
+    print(f"machine: {os.cpu_count()} cores; load average (1 min) at the start {load:.2f} "
+          "(a quiet machine is near 0; more means others were running and every figure is slower)")
     print_times(variants, runs, skipped, students)
-    print_speedups(runs, workers)
+    print_speedups(variants, runs, workers)
     print_breakdown(variants, runs, students)
     print_memory(variants, runs)
     print_projection(variants, runs, students, workers)
@@ -542,6 +554,7 @@ def main(argv: list[str] | None = None) -> int:
         levers, skipped = lever_variants(workers)
         variants += levers
 
+    load = os.getloadavg()[0]  # before this benchmark adds its own
     scratch = Path(tempfile.mkdtemp(prefix="cnnviz-class-bench-"))
     try:
         cache = scratch / "references"
@@ -556,7 +569,7 @@ def main(argv: list[str] | None = None) -> int:
                 run = run_variant(variant, folder, submission, args.students, cache)
                 runs[variant.name].append(run)
                 print(f"[bench]   {run.seconds:.1f} s", flush=True)
-        all_full = report(variants, runs, skipped, args.students, workers, warm, args.repeats)
+        all_full = report(variants, runs, skipped, args.students, workers, warm, args.repeats, load)
     finally:
         if args.keep:
             print(f"scratch courses kept in {scratch}")

@@ -143,3 +143,47 @@ def test_the_sampler_counts_a_command_that_grades_itself_as_one_tree(command_wit
     sampler.sample()
     assert sampler.most_trees == 1
     assert sampler.worker_peak == sampler.run_peak > 0
+
+
+def run(seconds, records=(), short=(), log=None, fixed=1.0):
+    return bench.Run(seconds=seconds, fixed=fixed, returncode=0, short=list(short), records=list(records),
+                     worker_peak=800 * bench.MIB, run_peak=1300 * bench.MIB, most_trees=2, unreadable=0,
+                     log=log or Path("/nonexistent"))
+
+
+def test_the_report_names_targets_levers_phases_and_every_student_short_of_full_marks(tmp_path, capsys):
+    log = tmp_path / "log.txt"
+    log.write_text("[autograde] student001: not graded: the notebook's kernel died\n")
+    phases = {"kernel_launch": 0.2, "execute": 4.0, "kernel_kind": "template"}
+    records = [record(f"s{k}", 100.0, 105.0, phases=phases) for k in range(4)]
+    variants = [bench.Variant("stock", "stock", 1, stock=True), bench.Variant("one worker", "one", 1),
+                bench.Variant("default", "default", 2),
+                bench.Variant("lever off: template", "no-template", 2, lever=True)]
+    runs = {"stock": [run(100.0)], "one": [run(40.0, records)], "default": [run(20.0, records)],
+            "no-template": [run(30.0, records, short=["s1"], log=log)]}
+    all_full = bench.report(variants, runs, ["lever off: other: skipped"], students=4, workers=2, warm=3.0,
+                            repeats=1, load=0.1)
+    out = capsys.readouterr().out
+    assert all_full is False
+    assert "!!! lever off: template: NOT every student at full marks: 1 of 4 short (s1)" in out
+    assert "the notebook's kernel died" in out
+    lines = {line.split("  ")[1].strip(): line for line in out.splitlines() if line.startswith("  ")}
+    assert "2.50x" in lines["1 worker"] and "PASS" in lines["1 worker"]
+    assert "5.00x" in lines["default workers (2)"] and "PASS" in lines["default workers (2)"]
+    assert "the lever saves +10.0 s" in out
+    assert "lever off: other: skipped" in out
+    assert lines["kernel_launch"].split()[1:] == ["0.20", "0.20", "0.20"]
+    assert "no-template: kernel_kind: template x4" in out
+    # default workers: fixed 1 s + 150 rounds of (20 - 1) / 2 s
+    assert f"{(1 + 150 * 9.5) / 60:6.1f} min" in out
+
+
+def test_the_report_fails_a_target_it_misses(capsys):
+    variants = [bench.Variant("stock", "stock", 1, stock=True), bench.Variant("one worker", "one", 1),
+                bench.Variant("default", "default", 2)]
+    runs = {"stock": [run(100.0)], "one": [run(60.0)], "default": [run(30.0)]}
+    assert bench.report(variants, runs, [], students=4, workers=2, warm=3.0, repeats=1, load=0.1) is True
+    out = capsys.readouterr().out
+    assert "1.67x   target >= 2x   FAIL" in out
+    assert "3.33x   target >= 4x   FAIL" in out
+    assert "no `phases` in the journal" in out
