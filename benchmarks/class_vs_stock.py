@@ -1,6 +1,6 @@
 """A class graded side by side in one run: stock nbgrader 0.9.6 against `python -m cnnviz autograde` (issue 20).
 
-    .venv/bin/python benchmarks/class_vs_stock.py                      # 10 students, every variant (~6 min)
+    .venv/bin/python benchmarks/class_vs_stock.py                      # 10 students, every variant (~8 min)
     .venv/bin/python benchmarks/class_vs_stock.py --students 4 --skip-levers
     .venv/bin/python benchmarks/class_vs_stock.py --students 20 --repeats 2 --keep
 
@@ -48,10 +48,12 @@ is found from the variant's command process: every process below it is walked up
 its parent links to the command's direct child it descends from; that child is a
 grading process (today one ``nbgrader autograde --student=X`` per student; a
 long-lived grader per worker once it lands) and the tree is it and everything
-below it: bubblewrap, the launcher, the kernel. For stock nbgrader the command
-itself is the one grading process, so its tree is everything. Printed: the
-largest tree seen at any sample, and the whole run (the command and all below it).
-A process that leaves the tree (reparented to init) is not counted.
+below it: bubblewrap, the launcher, the kernel (the command's short helpers, such
+as its gradebook check, are small trees of their own while they live). For stock
+nbgrader the command itself is the one grading process, so its tree is everything.
+Printed: the largest tree seen at any sample, the whole run (the command and all
+below it) and the most trees seen at once. A process that leaves the tree
+(reparented to init) is not counted.
 
 The projection: rounds of ceil(n / workers) students; the fixed cost is what the
 journal shows outside the grading (command start to the first attempt's start, plus
