@@ -33,58 +33,46 @@ import shutil
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-import nbformat
 import psutil
 from nbformat.v4 import new_code_cell, new_notebook
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cnnviz import ASSIGNMENT, catalogue, classgrade, nbrun, notebooks, pipeline, settings  # noqa: E402
+from benchmarks.common import PeriodicSampler, course, solution_submission, submit_copies  # noqa: E402
+from cnnviz import ASSIGNMENT, classgrade, notebooks, pipeline, settings  # noqa: E402
 
 FLOOR_CODE = "import tensorflow\nimport keras\nmodel = keras.models.load_model('best-cnn-model.keras')"
 PROJECTED_CLASS = 300
 
 
-class MemorySampler:
+class MemorySampler(PeriodicSampler):
     """Samples the RSS of every process below this one; keeps the peaks."""
 
     def __init__(self, interval: float = 0.2):
-        self.interval = interval
+        super().__init__(interval)
         self.kernel_peak = 0  # bytes: one kernel and its children
         self.run_peak = 0  # bytes: all processes below this one, summed
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
 
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-
-    def _sample(self) -> None:
+    def sample(self) -> None:
         me = psutil.Process()
-        while not self._stop.wait(self.interval):
-            rss, kernels = {}, []
-            for process in me.children(recursive=True):
-                try:
-                    rss[process.pid] = process.memory_info().rss
-                    if "ipykernel" in " ".join(process.cmdline()):
-                        kernels.append(process)
-                except psutil.Error:
-                    continue  # ended between the listing and the reading
-            self.run_peak = max(self.run_peak, sum(rss.values()))
-            for kernel in kernels:
-                try:
-                    tree = [kernel.pid] + [p.pid for p in kernel.children(recursive=True)]
-                except psutil.Error:
-                    continue
-                self.kernel_peak = max(self.kernel_peak, sum(rss.get(pid, 0) for pid in tree))
+        rss, kernels = {}, []
+        for process in me.children(recursive=True):
+            try:
+                rss[process.pid] = process.memory_info().rss
+                if "ipykernel" in " ".join(process.cmdline()):
+                    kernels.append(process)
+            except psutil.Error:
+                continue  # ended between the listing and the reading
+        self.run_peak = max(self.run_peak, sum(rss.values()))
+        for kernel in kernels:
+            try:
+                tree = [kernel.pid] + [p.pid for p in kernel.children(recursive=True)]
+            except psutil.Error:
+                continue
+            self.kernel_peak = max(self.kernel_peak, sum(rss.get(pid, 0) for pid in tree))
 
 
 def floor_notebook():
@@ -95,20 +83,6 @@ def floor_notebook():
     nb = new_notebook(cells=[cell])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     return nb
-
-
-def course(parent: Path, name: str, config: str = "", notebook=None) -> Path:
-    """A scratch course of this course's assignment (or of ``notebook``), with extra config lines."""
-    folder = parent / name
-    folder.mkdir()
-    root = pipeline.scratch_course(folder)
-    if config:
-        with open(root / "nbgrader_config.py", "a") as handle:
-            handle.write("\n" + config + "\n")
-    if notebook is not None:
-        nbformat.write(notebook, root / "source" / ASSIGNMENT / settings.NOTEBOOK)
-        nbrun.run_nbgrader("generate_assignment", ASSIGNMENT, "--force", root=root, quiet=True)
-    return root
 
 
 class Variant:
@@ -160,10 +134,7 @@ def time_class(root: Path, students: list[str], workers: int) -> float:
 
 
 def grade_class(root: Path, submission, students: int, workers: int, prefix: str) -> float:
-    names = [f"{prefix}{k:03d}" for k in range(students)]
-    for name in names:
-        pipeline.submit(root, name, submission)
-    return time_class(root, names, workers)
+    return time_class(root, submit_copies(root, submission, students, prefix), workers)
 
 
 def main() -> None:
@@ -180,9 +151,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="cnnviz-bench-") as tmp, MemorySampler() as memory:
         tmp = Path(tmp)
         real = course(tmp, "real")
-        release = notebooks.read_notebook(real / "release" / ASSIGNMENT / settings.NOTEBOOK)
-        source = notebooks.read_notebook(real / "source" / ASSIGNMENT / settings.NOTEBOOK)
-        solution = next(s for s in catalogue.load_catalogue() if s.name == "solution").notebook(release, source)
+        solution = solution_submission(real)
         floor = course(tmp, "floor", notebook=floor_notebook())
         floor_submission = notebooks.read_notebook(floor / "release" / ASSIGNMENT / settings.NOTEBOOK)
         variants = [
