@@ -50,19 +50,20 @@ class JailedExecute(Execute):
         kwargs.setdefault("kernel_manager_class", jail.kernel_manager_class())
         super().__init__(*args, **kwargs)
 
-    async def async_start_new_kernel(self, **kwargs):
+    # nbclient's synchronous setup_kernel calls these two (bound to its own async versions).
+    def start_new_kernel(self, **kwargs):
         started = time.perf_counter()
         try:
-            return await super().async_start_new_kernel(**kwargs)
+            return super().start_new_kernel(**kwargs)
         finally:
             _TIMINGS["kernel_launch"] = time.perf_counter() - started
             # "template" when forked from the worker's warm template, else "jail" (a new bubblewrap).
             _TIMINGS["kernel_kind"] = getattr(self.km, "launched_from", "jail")
 
-    async def async_start_new_kernel_client(self):
+    def start_new_kernel_client(self):
         started = time.perf_counter()
         try:
-            return await super().async_start_new_kernel_client()
+            return super().start_new_kernel_client()
         finally:
             _TIMINGS["kernel_ready"] = time.perf_counter() - started
 
