@@ -37,6 +37,7 @@ import signal
 import socket
 import struct
 import sys
+import time
 
 # The modules a fresh kernel would import for this course's notebook, done once in the template.
 WARM_IMPORTS = (
@@ -196,7 +197,11 @@ def _become_kernel(request: dict, hello: str | None) -> None:
     if request.get("probe") is not None:
         # `cnnviz jail-check`: the grader's own probe, run where a kernel would run.
         sys.argv = ["-c", *request["kernel_args"]]
-        exec(compile(request["probe"], "<probe>", "exec"), {"__name__": "__main__"})
+        try:
+            exec(compile(request["probe"], "<probe>", "exec"), {"__name__": "__main__"})
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
         os._exit(0)
     sys.argv = [request["launcher"], *request["kernel_args"]]
     from ipykernel import kernelapp
@@ -248,8 +253,13 @@ def _serve_request(connection: socket.socket, request: dict, fds: list[int]) -> 
     os._exit(0)
 
 
-def serve(control: str) -> None:
-    """The template's loop: import once, then one forked child per request on ``control``."""
+def serve(control: str, idle_seconds: float = 0) -> None:
+    """The template's loop: import once, then one forked child per request on ``control``.
+
+    With ``idle_seconds``, it exits once it has served nobody for that long (a
+    formgrader's template does not hold its memory all day); the grader starts
+    a new one on the next request.
+    """
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     for name in WARM_IMPORTS:
         __import__(name)
@@ -260,18 +270,27 @@ def serve(control: str) -> None:
     # The grader waits for this line before it sends the first request.
     sys.stdout.write("ready\n")
     sys.stdout.flush()
+    serving, last_seen = set(), time.monotonic()
     while True:
         readable, _, _ = select.select([listener], [], [], 1.0)
-        while True:  # reap the children of finished requests
+        while serving:  # reap the children of finished requests
             try:
                 pid, _ = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
+                serving.clear()
                 break
             if pid == 0:
                 break
+            serving.discard(pid)
+        if serving:
+            last_seen = time.monotonic()
         if not readable:
+            if idle_seconds and time.monotonic() - last_seen > idle_seconds:
+                os.unlink(control)  # the grader sees it gone before it asks again
+                return
             continue
         connection, _ = listener.accept()
+        last_seen = time.monotonic()
         try:
             message, fds, _, _ = socket.recv_fds(connection, 1 << 16, 3)
             request = json.loads(message)
@@ -282,10 +301,11 @@ def serve(control: str) -> None:
         if child == 0:
             listener.close()
             _serve_request(connection, request, fds)
+        serving.add(child)
         for fd in fds:
             os.close(fd)
         connection.close()
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1])
+    serve(sys.argv[1], float(sys.argv[2]) if len(sys.argv) > 2 else 0)

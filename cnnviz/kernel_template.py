@@ -75,7 +75,17 @@ code = json.loads(line).get("exited", 1) if line else 1
 sys.exit(code if 0 <= code < 256 else 1)
 """
 
-_SERVE = "import sys; from cnnviz.forkserver import serve; serve(sys.argv[1])"
+_SERVE = "import sys; from cnnviz.forkserver import serve; serve(sys.argv[1], float(sys.argv[2]))"
+
+# A template that has served nobody for this long exits (and is started again when needed).
+IDLE_SECONDS = 600.0
+
+# Run once in a new template's first kernel: the template is only used when its kernels come out
+# jailed on this machine (a container may refuse, say, a new /proc). Prints uid and capabilities.
+SELF_TEST = ("import json, os\n"
+             "status = dict(l.split(':', 1) for l in open('/proc/self/status') if ':' in l)\n"
+             "print(json.dumps({'uid': os.getuid(), 'pid': os.getpid(), 'caps': [status[k].strip() for k in "
+             "('CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb')], 'home': sorted(os.listdir('.'))}))\n")
 
 
 def template_limits(limits: Limits) -> Limits:
@@ -101,7 +111,8 @@ class KernelTemplate:
         if self.identity.as_root:
             os.chown(self.spool, 0, 0)  # the template's, not the kernels' uid
         self.control = self.spool / "control"
-        argv = self.run.command([sys.executable, "-I", "-c", _SERVE, str(self.control)], [], template=True)
+        argv = self.run.command([sys.executable, "-I", "-c", _SERVE, str(self.control), str(IDLE_SECONDS)], [],
+                                template=True)
         # Its own messages (TensorFlow's start-up lines) go to a file, read only when it fails to start.
         self.errors = self.run.root / "template.log"
         with open(self.errors, "wb") as errors:
@@ -117,9 +128,37 @@ class KernelTemplate:
             raise TemplateUnavailable(f"the kernel template did not start after {time.monotonic() - started:.0f} s: "
                                       f"{(lines or [ready or 'no answer'])[-1][:300]}")
         self.ready_seconds = time.monotonic() - started
+        why = self._self_test()
+        if why:
+            self.close()
+            raise TemplateUnavailable(f"its first kernel was not jailed as it must be: {why}")
+
+    def _self_test(self) -> str:
+        """Why the template's kernels are not jailed here, or "" when the first one is."""
+        kernel = self.new_kernel()
+        try:
+            result = subprocess.run(kernel.command([sys.executable, "-I", "-c", SELF_TEST], []), cwd="/",
+                                    capture_output=True, text=True, timeout=60,
+                                    env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
+        except subprocess.TimeoutExpired:
+            return "no answer in 60 s"
+        finally:
+            kernel.close()
+        try:
+            facts = json.loads(result.stdout.strip().splitlines()[-1])
+        except (IndexError, ValueError):
+            lines = [line for line in result.stderr.splitlines() if line.strip()]
+            return (lines or [f"exit status {result.returncode}"])[-1][:300]
+        expected_uid = self.identity.uid if self.identity.as_root else os.getuid()
+        if facts["uid"] != expected_uid or facts["pid"] != 1 or any(int(c, 16) for c in facts["caps"]):
+            return f"uid {facts['uid']}, pid {facts['pid']}, capabilities {facts['caps']}"
+        if facts["home"] != [".keras"]:
+            return f"its home is not a fresh one: {facts['home']}"
+        # It ran at all only after the launcher had moved it into its cgroup (STUB), when there is one.
+        return ""
 
     def alive(self) -> bool:
-        """Whether the template process still runs."""
+        """Whether the template process still runs (an idle one ends by itself, see IDLE_SECONDS)."""
         return self.process.poll() is None and self.control.exists()
 
     def new_kernel(self) -> "TemplateKernel":
