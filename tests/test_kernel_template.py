@@ -296,3 +296,52 @@ def template_kernel(tmp_path, monkeypatch):
     template.run = type("NoCgroupRun", (), {"cgroup": None})()
     monkeypatch.setattr(os, "chown", lambda *args: None)
     return template.new_kernel()
+
+
+def test_where_no_template_can_start_kernels_get_a_jail_of_their_own_and_one_warning(monkeypatch):
+    import logging
+
+    attempts = []
+
+    class Refused:
+        def __init__(self, *args, **kwargs):
+            attempts.append(args)
+            raise kernel_template.TemplateUnavailable("its first kernel was not jailed as it must be: pid 7")
+
+    monkeypatch.setattr(kernel_template, "KernelTemplate", Refused)
+    monkeypatch.setattr(kernel_template, "_templates", {})
+    monkeypatch.setattr(kernel_template, "_refused", set())
+    records = []
+    log = logging.getLogger("test-template")
+    monkeypatch.setattr(log, "warning", lambda message, *args: records.append(message % args))
+    limits = jail.Limits(memory_mb=4000)
+    assert kernel_template.shared_template(limits, jail.JAIL_USER, "", log=log) is None
+    assert kernel_template.shared_template(limits, jail.JAIL_USER, "", log=log) is None
+    assert len(attempts) == 1, "a template refused once is not tried again for every kernel"
+    assert records == ["[jail] no kernel template (its first kernel was not jailed as it must be: pid 7); "
+                       "each kernel starts in a new jail instead"]
+
+
+def test_the_template_keeps_room_for_its_imports_whatever_the_kernels_limits():
+    small = jail.Limits(memory_mb=128, address_space_mb=512, processes=16, home_mb=16, tmp_mb=16)
+    own = kernel_template.template_limits(small)
+    assert own.memory_mb >= jail.Limits().memory_mb and own.address_space_mb >= jail.Limits().address_space_mb
+    assert (own.home_mb, own.tmp_mb) == (16, 16)
+
+
+@needs_bwrap
+@pytest.mark.slow
+def test_an_idle_template_ends_by_itself_and_the_next_kernel_gets_a_new_one(monkeypatch):
+    monkeypatch.setattr(kernel_template, "IDLE_SECONDS", 2.0)
+    monkeypatch.setattr(kernel_template, "_templates", {})
+    monkeypatch.setattr(kernel_template, "_refused", set())
+    first = kernel_template.shared_template(jail.Limits(), jail.JAIL_USER, "")
+    try:
+        deadline = time.monotonic() + 60
+        while first.alive() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert not first.alive(), "an idle template did not end"
+        second = kernel_template.shared_template(jail.Limits(), jail.JAIL_USER, "")
+        assert second is not first and second.alive()
+    finally:
+        kernel_template.close_all()
