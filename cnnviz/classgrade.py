@@ -326,7 +326,8 @@ def _grade_in_new_process(root, student, db_url, environment, lock_fd, announce,
     result = nbrun.run(command, root, environment, lock_fd, announce)
     phases["nbgrader"] = round(phases["nbgrader"] + time.perf_counter() - began, 3)
     failed = result.returncode != 0
-    return not failed, nbrun.failure_summary(result.stdout), failed and gradeworker.KERNEL_NEVER_ANSWERED in result.stdout
+    retry = failed and gradeworker.KERNEL_NEVER_ANSWERED in result.stdout
+    return not failed, nbrun.failure_summary(result.stdout), retry
 
 
 def _grade_in_warm_process(root, student, db_url, environment, lock_fd, announce, phases):
