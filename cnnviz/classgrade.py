@@ -1,26 +1,35 @@
-"""Grading a whole class at once: one ``nbgrader autograde --student=X`` per student, fanned out.
+"""Grading a whole class at once: each worker grades student after student, fanned out.
 
-Each student is graded by its own nbgrader process, exactly as the serial
-``nbgrader autograde`` would grade them, so the scores are the same. On one
-machine the processes are driven from a thread pool (the work happens in the
-child processes); across machines the same function runs on the workers of a
+Each student is graded by nbgrader's own autograde converter with the course's
+``nbgrader_config.py``, exactly as the serial ``nbgrader autograde`` would grade
+them, so the scores are the same. Each worker thread keeps one warm grader
+process (``cnnviz.gradeworker``) that has loaded nbgrader and the configuration
+once and grades the students it is handed one by one; ``--one-process-per-student``
+starts a new ``nbgrader autograde --student=X`` process for each student instead.
+On one machine the workers are the threads of a pool (the work happens in the
+grader processes); across machines the same function runs on the workers of a
 Dask distributed scheduler that share the course folder and the gradebook.
 
 Exactly once, even when a Dask worker dies and its tasks are retried elsewhere:
 
-- every attempt holds a per-student lock for as long as its nbgrader process
-  lives: a PostgreSQL advisory lock when the gradebook is PostgreSQL, else an
+- every attempt holds a per-student lock for as long as the process grading it
+  does: a PostgreSQL advisory lock when the gradebook is PostgreSQL, else an
   ``flock`` on ``autograded/.locks/<student>.lock`` in the shared course folder
   (NFS clients with lock support carry it to the server). The lock's file or
-  connection is inherited by nbgrader, so it is released only once both the
-  task and its nbgrader process are gone;
-- nbgrader runs in its own session and is killed by the kernel when the worker
-  that started it dies (``PR_SET_PDEATHSIG``); its notebook kernel dies with it
-  (bubblewrap's ``--die-with-parent``, or ipykernel's parent poller);
+  connection is handed to the grading process (passed over the warm grader's
+  socket, or inherited by a new nbgrader), which closes it only once that
+  student is done, so it is released only once both the task and the grading
+  are over;
+- the grading process runs in its own session and is killed by the kernel when
+  the worker thread that started it dies (``PR_SET_PDEATHSIG``); its notebook
+  kernel dies with it (bubblewrap's ``--die-with-parent``, or ipykernel's
+  parent poller). A warm grader that dies mid-student fails that student with
+  one line; the next student gets a new one;
 - every attempt leaves a record in ``autograded/.journal/<student>/``: who ran
-  it, when it started and ended, whether it graded, and a digest of the
-  submission it graded. ``--missing`` reads it to grade only the students whose
-  current submission has no successful grading yet.
+  it (host, worker pid, the grading process's pid in ``nbgrader_pid``), when it
+  started and ended, whether it graded, a digest of the submission it graded,
+  and where its time went (``phases``). ``--missing`` reads it to grade only the
+  students whose current submission has no successful grading yet.
 """
 
 from __future__ import annotations
@@ -42,7 +51,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from . import ASSIGNMENT, COURSE_ROOT, CourseError, nbrun, settings
+from . import ASSIGNMENT, COURSE_ROOT, CourseError, gradeworker, nbrun, settings
 from .notebooks import read_notebook
 from .plaintext import terminal_safe
 
@@ -251,15 +260,22 @@ def _wait_for(take, wait: float, what: str) -> None:
 # --------------------------------------------------------------------------- one student
 
 def grade_student(root: str, student: str, db_url: str | None = None, env: dict | None = None,
-                  run: str | None = None, wait: float = LOCK_WAIT_SECONDS) -> Outcome:
+                  run: str | None = None, wait: float = LOCK_WAIT_SECONDS, *,
+                  one_process_per_student: bool = False, queued_at: float | None = None) -> Outcome:
     """Autograde one student's submission with nbgrader; never raises for a bad submission.
 
     ``db_url`` and ``env`` come from the client, so that a worker grades into the
     client's gradebook whatever its own environment says. Holds the student's lock
     (waiting up to ``wait`` seconds for another grader of the same student) and
-    records the attempt in the journal (``run`` names the class run).
+    records the attempt in the journal (``run`` names the class run; ``queued_at``,
+    the wall-clock time the task was queued, gives the journal's ``phases.queued``).
+    The grading is done by this thread's warm grader process (``cnnviz.gradeworker``),
+    or with ``one_process_per_student`` by a new ``nbgrader autograde`` process.
     """
     started = time.perf_counter()
+    phases: dict = {}
+    if queued_at is not None:
+        phases["queued"] = round(max(0.0, time.time() - queued_at), 3)
     # An unreadable notebook gets one clear line here rather than nbgrader's traceback.
     for notebook in sorted((Path(root) / "submitted" / student / ASSIGNMENT).glob("*.ipynb")):
         try:
@@ -267,35 +283,71 @@ def grade_student(root: str, student: str, db_url: str | None = None, env: dict 
         except CourseError as exc:
             return Outcome(student, False, 0.0, str(exc))
     environment = {**nbrun.nbgrader_env(), **(env or {})}
-    command = ["-m", "nbgrader", "autograde", ASSIGNMENT, "--force", f"--student={student}"]
     if db_url:
-        command.append(f"--db={db_url}")
         environment["NBGRADER_DB_URL"] = db_url
     record = {"student": student, "attempt": uuid.uuid4().hex, "run": run, "host": socket.gethostname(),
-              "worker_pid": os.getpid(), "submission": submission_digest(Path(root), student)}
+              "worker_pid": os.getpid(), "submission": submission_digest(Path(root), student),
+              "grader": "per-student" if one_process_per_student else "warm"}
+    grade_once = _grade_in_new_process if one_process_per_student else _grade_in_warm_process
     try:
+        locking = time.perf_counter()
         with student_lock(Path(root), student, db_url, wait) as lock_fd:
+            phases["lock_wait"] = round(time.perf_counter() - locking, 3)
             record["started"] = time.time()
 
             def announce(pid: int) -> None:
+                # Written before the grading: a cut-off attempt is seen with the process that had it.
                 record["nbgrader_pid"] = pid
                 _write_record(Path(root), record)
 
+            phases["nbgrader"] = 0.0
             for _ in range(2):
-                result = nbrun.run(command, root, environment, lock_fd, announce)
-                returncode, output = result.returncode, result.stdout
+                ok, message, retry = grade_once(root, student, db_url, environment, lock_fd, announce, phases)
                 # A kernel that dies before it answers has run none of the student's code:
                 # that is the machine's doing (seen under heavy load), so try once more.
-                if returncode == 0 or "before replying to kernel_info" not in output:
+                if ok or not retry:
                     break
             autograded = Path(root) / "autograded" / student / ASSIGNMENT
-            ok = returncode == 0 and autograded.is_dir()
-            message = "" if ok else nbrun.failure_summary(output)
-            record.update(ended=time.time(), ok=ok, message=message)
+            ok = ok and autograded.is_dir()
+            message = "" if ok else message
+            record.update(ended=time.time(), ok=ok, message=message, phases=phases)
             _write_record(Path(root), record)
     except (TimeoutError, OSError) as exc:
         return Outcome(student, False, time.perf_counter() - started, str(exc).splitlines()[0][:300])
     return Outcome(student, ok, time.perf_counter() - started, message)
+
+
+def _grade_in_new_process(root, student, db_url, environment, lock_fd, announce, phases):
+    """One ``nbgrader autograde --student`` process, which inherits the lock: (ok, why not, retry)."""
+    command = ["-m", "nbgrader", "autograde", ASSIGNMENT, "--force", f"--student={student}"]
+    if db_url:
+        command.append(f"--db={db_url}")
+    began = time.perf_counter()
+    result = nbrun.run(command, root, environment, lock_fd, announce)
+    phases["nbgrader"] = round(phases["nbgrader"] + time.perf_counter() - began, 3)
+    failed = result.returncode != 0
+    retry = failed and gradeworker.KERNEL_NEVER_ANSWERED in result.stdout
+    return not failed, nbrun.failure_summary(result.stdout), retry
+
+
+def _grade_in_warm_process(root, student, db_url, environment, lock_fd, announce, phases):
+    """This thread's warm grader process, given a copy of the lock for the student: (ok, why not, retry)."""
+    try:
+        began = time.perf_counter()
+        grader, start_seconds = gradeworker.grader_for(root, db_url, environment)
+        if start_seconds is not None:
+            phases["grader_start"] = round(phases.get("grader_start", 0.0) + start_seconds, 3)
+        announce(grader.pid)
+        began = time.perf_counter()
+        reply = grader.grade(student, lock_fd)
+    except gradeworker.GraderError as exc:
+        # It did not start, or died mid-student (killed, crashed, out of memory): this student's
+        # line; the lock goes with it, and the next student gets a new grader process.
+        phases["nbgrader"] = round(phases["nbgrader"] + time.perf_counter() - began, 3)
+        return False, str(exc)[:300], False
+    phases["nbgrader"] = round(phases["nbgrader"] + time.perf_counter() - began, 3)
+    phases.update({k: round(v, 3) if isinstance(v, float) else v for k, v in reply.timings.items()})
+    return reply.ok, reply.reason, reply.retry
 
 
 # --------------------------------------------------------------------------- the gradebook
@@ -356,9 +408,15 @@ except Exception as exc:
 
 def autograde_class(root: Path = COURSE_ROOT, workers: int | None = None, scheduler: str | None = None,
                     students: list[str] | None = None, db_url: str | None = None,
-                    missing: bool = False, quiet: bool = False) -> list[Outcome]:
+                    missing: bool = False, quiet: bool = False,
+                    one_process_per_student: bool = False) -> list[Outcome]:
     """Grade every submitted student (or ``students``, or with ``missing`` only those
-    the journal has no successful grading of) with ``workers`` nbgrader processes at once.
+    the journal has no successful grading of) with ``workers`` graders at once.
+
+    Each worker thread keeps one warm grader process (``cnnviz.gradeworker``) that
+    grades student after student; ``one_process_per_student`` starts a new
+    ``nbgrader autograde --student`` process for each student instead (the old
+    way, for comparison and debugging). The warm processes stop when the run ends.
 
     With ``scheduler`` (``tcp://host:port``) the students are graded by that Dask
     cluster's workers instead of local processes. Raises SchedulerLost, after
@@ -387,7 +445,8 @@ def autograde_class(root: Path = COURSE_ROOT, workers: int | None = None, schedu
     where = scheduler or f"{workers} local worker(s)"
     try:
         with tqdm(total=len(students), desc="autograding", unit="student", disable=quiet) as bar:
-            for outcome in _fan_out(str(root), students, workers, scheduler, db_url, run):
+            for outcome in _fan_out(str(root), students, workers, scheduler, db_url, run,
+                                    one_process_per_student):
                 outcomes.append(outcome)
                 bar.set_postfix_str(terminal_safe(outcome.student)[:20])
                 bar.update()
@@ -425,24 +484,30 @@ def _report_lost(root: Path, students: list[str], outcomes: list[Outcome], run: 
     return len(ungraded) + len(failed)
 
 
-def _fan_out(root: str, students: list[str], workers: int, scheduler: str | None, db_url: str, run: str):
+def _fan_out(root: str, students: list[str], workers: int, scheduler: str | None, db_url: str, run: str,
+             one_process_per_student: bool = False):
     env = passed_env()
+    options = {"one_process_per_student": one_process_per_student}
     if scheduler:
-        yield from _fan_out_dask(root, students, scheduler, db_url, env, run)
+        yield from _fan_out_dask(root, students, scheduler, db_url, env, run, options)
         return
     pool = ThreadPoolExecutor(max_workers=workers)
     try:
-        futures = [pool.submit(grade_student, root, student, db_url, env, run) for student in students]
+        futures = [pool.submit(grade_student, root, student, db_url, env, run, queued_at=time.time(), **options)
+                   for student in students]
         for future in as_completed(futures):
             yield future.result()
     finally:
-        # On an interrupt, stop the queue and the graders running now (each in its own session).
+        # On an interrupt, stop the queue and the graders running now (each in its own session);
+        # at the end of the run, the warm graders, idle by then, exit when their socket closes.
         pool.shutdown(wait=False, cancel_futures=True)
+        gradeworker.stop_all()
         nbrun.stop_all()
         pool.shutdown(wait=True)
 
 
-def _fan_out_dask(root: str, students: list[str], scheduler: str, db_url: str, env: dict, run: str):
+def _fan_out_dask(root: str, students: list[str], scheduler: str, db_url: str, env: dict, run: str,
+                  options: dict):
     try:
         from distributed import Client, as_completed as dask_completed
         from distributed.client import FutureCancelledError
@@ -462,7 +527,8 @@ def _fan_out_dask(root: str, students: list[str], scheduler: str, db_url: str, e
         for student in students:
             key = f"autograde-{run}-{student}"
             student_of[key] = student
-            pending.add(client.submit(grade_student, root, student, db_url, env, run, key=key, pure=False))
+            pending.add(client.submit(grade_student, root, student, db_url, env, run, key=key, pure=False,
+                                      queued_at=time.time(), **options))
         for future in pending:
             try:
                 outcome = future.result()
@@ -476,6 +542,11 @@ def _fan_out_dask(root: str, students: list[str], scheduler: str, db_url: str, e
             del future
             yield outcome
     finally:
+        if not lost:
+            try:  # each worker's warm graders, idle once its students are done (a later run starts new ones)
+                client.run(gradeworker.stop_idle)
+            except Exception:  # a worker gone meanwhile took its graders with it; nothing to stop there
+                pass
         if lost:
             # Dask logs its reconnection attempts, cut short by close(), as tracebacks: the
             # summary already says what happened.

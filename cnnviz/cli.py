@@ -170,7 +170,8 @@ def cmd_autograde(args) -> int:
 
     try:
         outcomes = classgrade.autograde_class(args.course_dir, workers=args.workers,
-                                              scheduler=args.scheduler, missing=args.missing)
+                                              scheduler=args.scheduler, missing=args.missing,
+                                              one_process_per_student=args.one_process_per_student)
     except classgrade.SchedulerLost as lost:
         print(f"error: {lost}", file=sys.stderr)
         return 3
@@ -270,11 +271,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("autograde", parents=[course], help="autograde every submitted student, several at once")
     p.add_argument("--workers", type=int, default=None,
-                   help="nbgrader processes at once (default: one per core, as many as the free memory holds)")
+                   help="students graded at once (default: one per core, as many as the free memory holds)")
     p.add_argument("--scheduler", default=None, help="address of a Dask scheduler, e.g. tcp://10.0.0.5:8786")
     p.add_argument("--missing", action="store_true",
                    help="grade only the students without a successful grading of their current submission "
                         "(resumes a run that was cut off)")
+    p.add_argument("--one-process-per-student", action="store_true",
+                   help="grade each student with a new `nbgrader autograde --student` process (the old way, "
+                        "for comparison and debugging) instead of one warm grader process per worker")
     p.set_defaults(func=cmd_autograde)
 
     p = sub.add_parser("update-assignment",

@@ -62,6 +62,35 @@ _running: set[subprocess.Popen] = set()
 _running_guard = threading.Lock()
 
 
+def start(args: list[str], root: Path | str = COURSE_ROOT, env: dict | None = None,
+          pass_fds: tuple[int, ...] = (), **popen) -> subprocess.Popen:
+    """Start ``python ARGS`` in the course folder ``root``, in its own session, killed with this thread.
+
+    ``env`` defaults to :func:`nbgrader_env`; ``pass_fds`` are inherited by the
+    child, every other descriptor is closed; ``popen`` goes to ``subprocess.Popen``
+    (``stdout`` ...). The child is one of those :func:`stop_all` kills until
+    :func:`forget` is called for it.
+    """
+    command = [sys.executable, "-c", _DIE_WITH_PARENT, str(os.getpid()), *args]
+    process = subprocess.Popen(command, cwd=root, env=nbgrader_env() if env is None else env,
+                               start_new_session=True, pass_fds=pass_fds, **popen)
+    with _running_guard:
+        _running.add(process)
+    return process
+
+
+def forget(process: subprocess.Popen) -> None:
+    """Kill ``process``'s session if it still runs, reap it, and leave it out of :func:`stop_all`."""
+    with _running_guard:
+        _running.discard(process)
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        process.wait()
+
+
 def run(args: list[str], root: Path | str = COURSE_ROOT, env: dict | None = None,
         lock_fd: int | None = None, on_start=None) -> subprocess.CompletedProcess:
     """Run ``python ARGS`` in the course folder ``root``; return its exit status and output.
@@ -72,22 +101,14 @@ def run(args: list[str], root: Path | str = COURSE_ROOT, env: dict | None = None
     child runs in its own session; if this call is interrupted (or ``on_start``
     raises), the whole session is killed.
     """
-    command = [sys.executable, "-c", _DIE_WITH_PARENT, str(os.getpid()), *args]
-    process = subprocess.Popen(command, cwd=root, env=nbgrader_env() if env is None else env, text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-                               pass_fds=() if lock_fd is None else (lock_fd,))
-    with _running_guard:
-        _running.add(process)
+    process = start(args, root, env, () if lock_fd is None else (lock_fd,), text=True,
+                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         if on_start is not None:
             on_start(process.pid)
         output, _ = process.communicate()
     finally:
-        with _running_guard:
-            _running.discard(process)
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        forget(process)
     return subprocess.CompletedProcess(args, process.returncode, stdout=output)
 
 
@@ -96,7 +117,10 @@ def stop_all() -> None:
     with _running_guard:
         for process in _running:
             if process.poll() is None:
-                os.killpg(process.pid, signal.SIGKILL)
+                try:
+                    os.killpg(process.pid, signal.SIGKILL)
+                except ProcessLookupError:  # exited since poll(), not reaped yet
+                    pass
 
 
 def run_nbgrader(*args: str, root: Path | str = COURSE_ROOT, quiet: bool = False,

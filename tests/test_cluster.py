@@ -201,6 +201,13 @@ def test_a_worker_killed_mid_run_loses_no_student_and_grades_none_twice_at_once(
         assert retries, f"{record['student']}, cut off with its worker, was never graded again"
     again = [r["student"] for r in journal if r["student"] in finished_by_victim and r["worker_pid"] != victim.pid]
     assert not again, f"students already graded on the dead worker were graded again: {again}"
+    # Each worker's thread graded student after student in one warm grader process, and none is
+    # left once the run is over (the survivor's are stopped at its end).
+    survivor = [r for r in journal if r["worker_pid"] == cluster.workers[1].pid and "ended" in r]
+    assert {r["grader"] for r in journal} == {"warm"}, "the workers must grade with warm graders"
+    assert len({r["nbgrader_pid"] for r in survivor}) < len(survivor), "the survivor started a grader per student"
+    leftover = [pid for pid in {r["nbgrader_pid"] for r in journal} if exit_time(pid, timeout=10) is None]
+    assert not leftover, f"grader processes outlived the class run: {leftover}"
 
 
 def test_a_lost_scheduler_is_one_line_a_summary_and_a_resume_that_grades_only_the_missing(cluster, serial_scores):

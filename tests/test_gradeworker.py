@@ -1,0 +1,179 @@
+"""The warm grader process (cnnviz/gradeworker.py): one per worker thread, student after student.
+
+The slow tests grade the toy course (tests/toycourse.py: the real nbgrader_config.py,
+jailed kernels, a two-step notebook without TensorFlow): the same scores as one
+nbgrader process per student, a grader killed mid-student, the lock it holds, an
+interrupt. The Dask path with a killed worker is tests/test_cluster.py's.
+"""
+
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import psutil
+import pytest
+from toycourse import gradebook_cells, submit_answer
+
+from cnnviz import ASSIGNMENT, classgrade, gradeworker, nbrun
+
+ANSWERS = {"right": "x = 1", "wrong": "x = 3", "broken": "x = 1/0", "blank": "pass"}
+SLEEPY = "import time\ntime.sleep({seconds})\nx = 1"
+
+
+def _gone(pids, timeout=15.0):
+    """The processes of ``pids`` still alive after ``timeout`` seconds (zombies count as gone)."""
+    processes = []
+    for pid in pids:
+        try:
+            processes.append(psutil.Process(pid))
+        except psutil.NoSuchProcess:
+            pass
+    _, alive = psutil.wait_procs(processes, timeout=timeout)
+    return [p for p in alive if p.status() != psutil.STATUS_ZOMBIE]
+
+
+def _wait_for_record(course, student, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for record in classgrade.read_journal(course):
+            if record["student"] == student and "nbgrader_pid" in record and "ended" not in record:
+                return record
+        time.sleep(0.05)
+    pytest.fail(f"{student}'s grading never started; journal: {classgrade.read_journal(course)}")
+
+
+def test_a_grader_grades_only_a_submitted_student_it_is_asked_for_and_stops_when_told(tmp_path):
+    (tmp_path / "submitted").mkdir()
+    grader, seconds = gradeworker.grader_for(str(tmp_path), None, nbrun.nbgrader_env())
+    try:
+        assert seconds is not None and grader.alive()
+        again, seconds = gradeworker.grader_for(str(tmp_path), None, nbrun.nbgrader_env())
+        assert again is grader and seconds is None, "the same thread and course must keep its warm grader"
+        for name in ("../../etc", "nobody", ".hidden", ""):
+            reply = grader.grade(name, None)
+            assert not reply.ok and "no submission" in reply.reason and "\n" not in reply.reason, reply
+        assert grader.alive(), "a bad request must not end the grader"
+    finally:
+        gradeworker.stop_all()
+    assert not grader.alive() and grader.process.returncode == 0, "an idle grader exits when its socket closes"
+
+
+@pytest.mark.slow
+def test_a_warm_grader_grades_students_in_a_row_with_the_scores_of_one_process_per_student(toy_course, tmp_path):
+    for student, answer in ANSWERS.items():
+        submit_answer(toy_course, student, answer)
+    old_way = tmp_path / "old-way"
+    shutil.copytree(toy_course, old_way)
+
+    warm = classgrade.autograde_class(toy_course, workers=1, quiet=True)
+    per_student = classgrade.autograde_class(old_way, workers=1, quiet=True, one_process_per_student=True)
+
+    assert [o.ok for o in warm] == [True] * len(ANSWERS), [o.message for o in warm]
+    assert [o.ok for o in per_student] == [True] * len(ANSWERS), [o.message for o in per_student]
+    assert gradebook_cells(toy_course) == gradebook_cells(old_way), "warm and per-student scores differ"
+    journal = classgrade.read_journal(toy_course)
+    pids = {r["nbgrader_pid"] for r in journal}
+    assert len(pids) == 1 and {r["grader"] for r in journal} == {"warm"}, "one warm process for the one worker"
+    assert [("grader_start" in r["phases"]) for r in journal] == [True] + [False] * (len(ANSWERS) - 1), \
+        "only the first student pays for starting the grader"
+    assert all(r["phases"]["nbgrader"] > 0 and "lock_wait" in r["phases"] for r in journal), journal
+    assert len({r["nbgrader_pid"] for r in classgrade.read_journal(old_way)}) == len(ANSWERS)
+    assert not _gone(pids, timeout=5), "the warm grader outlived the class run"
+
+
+@pytest.mark.slow
+def test_a_grader_killed_mid_student_fails_that_student_alone_and_the_next_gets_a_new_one(toy_course):
+    submit_answer(toy_course, "victim", SLEEPY.format(seconds=60))
+    submit_answer(toy_course, "next", "x = 1")
+    root = str(toy_course)
+    with ThreadPoolExecutor(max_workers=1) as worker:  # one thread: its warm grader is reused
+        assert worker.submit(classgrade.grade_student, root, "next").result().ok
+        victim = worker.submit(classgrade.grade_student, root, "victim")
+        record = _wait_for_record(toy_course, "victim")
+        grader = psutil.Process(record["nbgrader_pid"])
+        deadline = time.monotonic() + 60
+        while not grader.children(recursive=True) and time.monotonic() < deadline:
+            time.sleep(0.1)  # its kernel is up: the student is mid-run
+        kernels = grader.children(recursive=True)
+        time.sleep(1.0)
+        grader.kill()
+        outcome = victim.result(timeout=60)
+        assert not outcome.ok and "\n" not in outcome.message, outcome
+        assert "grader process" in outcome.message and "not graded" in outcome.message, outcome.message
+        assert not _gone([k.pid for k in kernels]), "the killed grader's kernel outlived it"
+        with classgrade.student_lock(toy_course, "victim", None, wait=2.0):
+            pass  # released with the grader
+        after = worker.submit(classgrade.grade_student, root, "next").result()
+        assert after.ok, after.message
+    records = {r["student"]: r for r in classgrade.read_journal(toy_course) if "ended" in r}
+    assert records["victim"]["ok"] is False and records["victim"]["message"] == outcome.message
+    assert records["next"]["nbgrader_pid"] != record["nbgrader_pid"], "the next student needs a new grader"
+    assert gradebook_cells(toy_course)[("next", "test_x")] == 1.0
+    gradeworker.stop_all()
+
+
+@pytest.mark.slow
+def test_the_grader_holds_the_students_lock_while_grading_and_closes_it_when_done(toy_course):
+    submit_answer(toy_course, "sleepy", SLEEPY.format(seconds=4))
+    root = str(toy_course)
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        first = worker.submit(classgrade.grade_student, root, "sleepy")
+        record = _wait_for_record(toy_course, "sleepy")
+        other = classgrade.grade_student(root, "sleepy", wait=1.0)  # another attempt, from this thread
+        assert not other.ok and "still held" in other.message, other.message
+        assert first.result(timeout=120).ok
+        grader = psutil.Process(record["nbgrader_pid"])
+        assert grader.is_running(), "the warm grader stays up between students"
+        lock = toy_course / "autograded" / ".locks" / "sleepy.lock"
+        holders = [f.path for f in grader.open_files()]
+        assert str(lock) not in holders, "the grader kept the lock after the student was done"
+        with classgrade.student_lock(toy_course, "sleepy", None, wait=1.0):
+            pass
+    gradeworker.stop_all()
+    assert _gone([record["nbgrader_pid"]]) == []
+
+
+@pytest.mark.slow
+def test_an_interrupt_leaves_no_grader_or_kernel_behind(toy_course):
+    for k in range(4):
+        submit_answer(toy_course, f"s{k}", SLEEPY.format(seconds=60))
+    command = [sys.executable, "-m", "cnnviz", "autograde", "--workers", "2", "--course-dir", str(toy_course)]
+    client = subprocess.Popen(command, env=nbrun.nbgrader_env(), text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        graders = []
+        while len(graders) < 2 and time.monotonic() < deadline:
+            graders = [r["nbgrader_pid"] for r in classgrade.read_journal(toy_course) if "nbgrader_pid" in r]
+            time.sleep(0.1)
+        assert len(graders) == 2, "two students never started grading"
+        time.sleep(2.0)  # their kernels are starting or running
+        tree = [p.pid for pid in graders for p in psutil.Process(pid).children(recursive=True)]
+        client.send_signal(signal.SIGINT)
+        client.communicate(timeout=60)
+        assert not _gone(graders + tree), "a grader or its kernel outlived the interrupted class run"
+        for k in range(4):
+            with classgrade.student_lock(toy_course, f"s{k}", None, wait=1.0):
+                pass
+    finally:
+        client.kill()
+        client.wait()
+
+
+def test_a_thread_that_dies_takes_its_warm_grader_with_it(tmp_path):
+    (tmp_path / "submitted").mkdir()
+    started = []
+    thread = threading.Thread(target=lambda: started.append(
+        gradeworker.grader_for(str(tmp_path), None, nbrun.nbgrader_env())[0]))
+    thread.start()
+    thread.join()
+    grader = started[0]
+    try:
+        grader.process.wait(timeout=15)  # PR_SET_PDEATHSIG: the thread that started it is gone
+    finally:
+        gradeworker.stop_all()
+    assert grader.process.returncode == -signal.SIGKILL, grader.process.returncode
