@@ -318,8 +318,13 @@ def grade_student(root: str, student: str, db_url: str | None = None, env: dict 
 
 
 def _grade_in_new_process(root, student, db_url, environment, lock_fd, announce, phases):
-    """One ``nbgrader autograde --student`` process, which inherits the lock: (ok, why not, retry)."""
-    command = ["-m", "nbgrader", "autograde", ASSIGNMENT, "--force", f"--student={student}"]
+    """One ``nbgrader autograde --student`` process, which inherits the lock: (ok, why not, retry).
+
+    Exactly the old way: its kernel starts in a new bubblewrap, since a kernel template would
+    live for this one student only (and cost more than it saves).
+    """
+    command = ["-m", "nbgrader", "autograde", ASSIGNMENT, "--force", f"--student={student}",
+               "--JailedKernelManager.kernel_template=False"]
     if db_url:
         command.append(f"--db={db_url}")
     began = time.perf_counter()

@@ -171,6 +171,9 @@ def grade_with_one_worker(course):
     """``python -m cnnviz autograde --workers 1``: one worker grades everyone."""
     outcomes = classgrade.autograde_class(course, workers=1, students=["a-planter", "b-victim"], quiet=True)
     assert all(o.ok for o in outcomes), [(o.student, o.message) for o in outcomes]
+    records = {r["student"]: r for r in classgrade.read_journal(course)}
+    assert records["a-planter"]["nbgrader_pid"] == records["b-victim"]["nbgrader_pid"], "not one warm grader"
+    assert records["b-victim"]["phases"]["kernel_kind"] == "template", records["b-victim"]["phases"]
 
 
 @needs_bwrap
