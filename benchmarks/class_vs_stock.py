@@ -43,12 +43,15 @@ names (text entries are counted); peak memory; and the time for 300 students
 projected from the measured per-round time.
 
 Peak memory is PSS (``Pss:`` of ``/proc/<pid>/smaps_rollup``, so pages shared by
-several processes are counted once in a sum), sampled every 0.2 s. A worker's tree
+several processes, a kernel and the template it was forked from, are counted once
+in a sum), sampled every 0.2 s in separate runs of --memory-students of stock, one
+and the default workers: reading TensorFlow processes' page tables that often costs
+CPU on the same two cores, so the timed runs are never sampled. A worker's tree
 is found from the variant's command process: every process below it is walked up
 its parent links to the command's direct child it descends from; that child is a
-grading process (today one ``nbgrader autograde --student=X`` per student; a
-long-lived grader per worker once it lands) and the tree is it and everything
-below it: bubblewrap, the launcher, the kernel (the command's short helpers, such
+grading process (a worker's warm grader, or one ``nbgrader autograde --student=X``
+per student) and the tree is it and everything below it: the kernel template,
+the kernels' launchers, the kernels (the command's short helpers, such
 as its gradebook check, are small trees of their own while they live). For stock
 nbgrader the command itself is the one grading process, so its tree is everything.
 Printed: the largest tree seen at any sample, the whole run (the command and all
@@ -335,8 +338,14 @@ def gradebook_totals(url: str, students: list[str]) -> dict[str, tuple[float, fl
     return totals
 
 
-def run_variant(variant: Variant, scratch: Path, submission, students: int, cache: Path) -> Run:
-    """Make the variant's course, submit the class, grade it with the variant's command; time and sample it."""
+def run_variant(variant: Variant, scratch: Path, submission, students: int, cache: Path,
+                sample_memory: bool = False) -> Run:
+    """Make the variant's course, submit the class, grade it with the variant's command; time it.
+
+    With ``sample_memory`` its memory is sampled instead of its time being kept for the figures:
+    reading ``smaps_rollup`` of TensorFlow's processes five times a second costs CPU (the page
+    tables are walked) on the same two cores, so timed runs are never sampled.
+    """
     if variant.stock:
         env = stock_env(cache)
         root = stock_course(scratch, variant.name, env)
@@ -355,7 +364,11 @@ def run_variant(variant: Variant, scratch: Path, submission, students: int, cach
         process = subprocess.Popen(command, cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT,
                                    start_new_session=True)
         try:
-            with TreeSampler(process.pid, top_is_grader=variant.stock) as sampler:
+            sampler = TreeSampler(process.pid, top_is_grader=variant.stock)
+            if sample_memory:
+                with sampler:
+                    returncode = process.wait()
+            else:
                 returncode = process.wait()
         finally:
             _stop(process)
@@ -487,11 +500,14 @@ def print_breakdown(variants: list[Variant], runs: dict[str, list[Run]], student
           "overall")
 
 
-def print_memory(variants: list[Variant], runs: dict[str, list[Run]]) -> None:
-    print(f"peak memory, PSS sampled every {SAMPLE_SECONDS} s")
+def print_memory(variants: list[Variant], runs: dict[str, list[Run]], students: int) -> None:
+    print(f"peak memory, PSS sampled every {SAMPLE_SECONDS} s, in separate runs of {students} students "
+          "(sampling slows what it samples)")
     print(f"  {'variant':<44} {'largest worker tree':>20} {'whole run':>10} {'trees at once':>14}")
     for variant in variants:
-        mine = runs[variant.name]
+        mine = runs.get(variant.name)
+        if not mine:
+            continue
         unreadable = sum(run.unreadable for run in mine)
         note = f"   ({unreadable} process readings refused)" if unreadable else ""
         print(f"  {variant.label:<44} {max(r.worker_peak for r in mine) / MIB:>16.0f} MiB "
@@ -514,10 +530,12 @@ def print_projection(variants: list[Variant], runs: dict[str, list[Run]], studen
 
 
 def report(variants: list[Variant], runs: dict[str, list[Run]], skipped: list[str], students: int,
-           workers: int, warm: float, repeats: int, load: float) -> bool:
+           workers: int, warm: float, repeats: int, load: float,
+           memory_runs: dict[str, list[Run]] | None = None, memory_students: int = 0) -> bool:
     """Print the figures; True if every variant gave every student full marks.
 
-    ``load`` is the machine's 1-minute load average when the benchmark started.
+    ``load`` is the machine's 1-minute load average when the benchmark started;
+    ``memory_runs`` are the sampled runs of ``memory_students`` (none: no memory figures).
     """
     print()
     print(f"class of {students} copies of the solution; default workers {workers} "
@@ -528,9 +546,11 @@ def report(variants: list[Variant], runs: dict[str, list[Run]], skipped: list[st
     print_times(variants, runs, skipped, students)
     print_speedups(variants, runs, workers)
     print_breakdown(variants, runs, students)
-    print_memory(variants, runs)
+    if memory_runs:
+        print_memory(variants, memory_runs, memory_students)
     print_projection(variants, runs, students, workers)
-    return all(_all_full(runs[v.name]) for v in variants)
+    return all(_all_full(runs[v.name]) for v in variants) and \
+        all(_all_full(mine) for mine in (memory_runs or {}).values())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -541,9 +561,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=1, help="times each variant is graded, interleaved (default 1)")
     parser.add_argument("--skip-levers", action="store_true", help="leave out the variants with one lever off")
     parser.add_argument("--keep", action="store_true", help="keep the scratch courses (the path is printed)")
+    parser.add_argument("--memory-students", type=int, default=4,
+                        help="students in the separate memory-sampled runs of stock, one and the default "
+                             "workers (default 4; 0 leaves them out)")
     args = parser.parse_args(argv)
     if args.students < 1 or args.repeats < 1 or (args.workers is not None and args.workers < 1):
         parser.error("--students, --repeats and --workers must be at least 1")
+    if args.memory_students < 0:
+        parser.error("--memory-students must be 0 or more")
     workers = args.workers or classgrade.default_workers()
 
     variants = [
@@ -571,7 +596,16 @@ def main(argv: list[str] | None = None) -> int:
                 run = run_variant(variant, folder, submission, args.students, cache)
                 runs[variant.name].append(run)
                 print(f"[bench]   {run.seconds:.1f} s", flush=True)
-        all_full = report(variants, runs, skipped, args.students, workers, warm, args.repeats, load)
+        memory_runs: dict[str, list[Run]] = {}
+        if args.memory_students:
+            for variant in (v for v in variants if not v.lever):
+                print(f"[bench] {variant.label} ({args.memory_students} students, memory sampled)", flush=True)
+                folder = scratch / "memory"
+                folder.mkdir(exist_ok=True)
+                memory_runs[variant.name] = [run_variant(variant, folder, submission, args.memory_students, cache,
+                                                         sample_memory=True)]
+        all_full = report(variants, runs, skipped, args.students, workers, warm, args.repeats, load,
+                          memory_runs, args.memory_students)
     finally:
         if args.keep:
             print(f"scratch courses kept in {scratch}")

@@ -187,3 +187,22 @@ def test_the_report_fails_a_target_it_misses(capsys):
     assert "1.67x   target >= 2x   FAIL" in out
     assert "3.33x   target >= 4x   FAIL" in out
     assert "no `phases` in the journal" in out
+
+
+def test_memory_comes_from_the_sampled_runs_only_and_a_short_one_fails_the_report(capsys):
+    variants = [bench.Variant("stock", "stock", 1, stock=True), bench.Variant("one worker", "one", 1),
+                bench.Variant("default", "default", 2)]
+    timed = {"stock": [run(100.0)], "one": [run(40.0)], "default": [run(20.0)]}
+    sampled = {name: [bench.Run(seconds=9.0, fixed=1.0, returncode=0, short=["s2"] if name == "one" else [],
+                                records=[], worker_peak=(700 + k) * bench.MIB, run_peak=(900 + k) * bench.MIB,
+                                most_trees=1, unreadable=0, log=Path("/nonexistent"))]
+               for k, name in enumerate(("stock", "one", "default"))}
+    assert bench.report(variants, timed, [], students=4, workers=2, warm=3.0, repeats=1, load=0.1,
+                        memory_runs=sampled, memory_students=3) is False
+    out = capsys.readouterr().out
+    assert "separate runs of 3 students" in out
+    memory = {line.split()[0]: line for line in out.splitlines()[out.splitlines().index(
+        next(line for line in out.splitlines() if line.startswith("peak memory"))) + 2:][:3]}
+    assert "702 MiB" in memory["default"] and "902 MiB" in memory["default"]
+    assert bench.report(variants, timed, [], students=4, workers=2, warm=3.0, repeats=1, load=0.1) is True
+    assert "peak memory" not in capsys.readouterr().out, "no sampled runs, no memory figures"
