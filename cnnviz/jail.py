@@ -50,7 +50,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import CourseError, settings
+from . import CourseError, forkserver, settings
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 JAIL_USER = "cnnviz-jail"
@@ -509,8 +509,6 @@ def bwrap_command(command: list[str], identity: Identity, limits: Limits, *,
     for path in files:
         argv += ["--ro-bind", str(path), f"{HOME}/{path.name}"]
     if template:
-        from . import forkserver
-
         argv += _parent_dirs([forkserver.STAGE])
         for folder in (forkserver.STAGE, forkserver.FILES, forkserver.DATA):
             argv += ["--perms", "0755", "--dir", folder]

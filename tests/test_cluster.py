@@ -206,6 +206,8 @@ def test_a_worker_killed_mid_run_loses_no_student_and_grades_none_twice_at_once(
     survivor = [r for r in journal if r["worker_pid"] == cluster.workers[1].pid and "ended" in r]
     assert {r["grader"] for r in journal} == {"warm"}, "the workers must grade with warm graders"
     assert len({r["nbgrader_pid"] for r in survivor}) < len(survivor), "the survivor started a grader per student"
+    kinds = {r.get("phases", {}).get("kernel_kind") for r in survivor if r.get("ok")}
+    assert kinds == {"template"}, f"the survivor's kernels must come from its own warm template: {kinds}"
     leftover = [pid for pid in {r["nbgrader_pid"] for r in journal} if exit_time(pid, timeout=10) is None]
     assert not leftover, f"grader processes outlived the class run: {leftover}"
 
