@@ -544,7 +544,25 @@ def launcher_command(jail_argv: list[str], cgroup: KernelCgroup | None, limits: 
     return [sys.executable, "-I", "-S", "-c", LAUNCHER, *options, "--", bwrap, *jail_argv[1:]]
 
 
-class JailRun:
+class KernelPlace:
+    """What one kernel owns on the grader: its folder (``root``) and its cgroup (or None)."""
+
+    root: Path
+    cgroup: KernelCgroup | None = None
+
+    def stop(self) -> None:
+        """Kill everything the kernel started (a restart keeps the folder and the cgroup)."""
+        if self.cgroup is not None:
+            self.cgroup.kill()
+
+    def close(self) -> None:
+        """Kill everything, remove the cgroup and the folder."""
+        if self.cgroup is not None:
+            self.cgroup.remove()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+class JailRun(KernelPlace):
     """Everything one jailed kernel owns on the grader: its shared folder, its cgroup."""
 
     def __init__(self, limits: Limits, user: str = JAIL_USER, cgroup_parent: str = "", log=None):
@@ -599,16 +617,6 @@ class JailRun:
         if self.identity.as_root:
             os.chown(path, self.identity.uid, self.identity.gid)
 
-    def stop(self) -> None:
-        """Kill everything the kernel started (a restart keeps the folder and the cgroup)."""
-        if self.cgroup is not None:
-            self.cgroup.kill()
-
-    def close(self) -> None:
-        """Kill everything, remove the cgroup and the shared folder."""
-        if self.cgroup is not None:
-            self.cgroup.remove()
-        shutil.rmtree(self.root, ignore_errors=True)
 
 
 def assignment_files(workdir: Path) -> list[Path]:

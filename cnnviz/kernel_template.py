@@ -32,7 +32,7 @@ import uuid
 from pathlib import Path
 
 from . import CourseError, settings
-from .jail import HOME, MiB, JailRun, KernelCgroup, Limits, kernel_environment
+from .jail import HOME, MiB, JailRun, KernelCgroup, KernelPlace, Limits, kernel_environment
 
 # How long a template may take to import everything (a loaded 2-core grader needs ~10 s).
 READY_TIMEOUT = 180.0
@@ -173,7 +173,7 @@ class KernelTemplate:
         self.run.close()
 
 
-class TemplateKernel:
+class TemplateKernel(KernelPlace):
     """One kernel made from a template: its folder under the spool and its own cgroup."""
 
     def __init__(self, template: KernelTemplate):
@@ -228,17 +228,6 @@ class TemplateKernel:
         }
         procs = self.cgroup.procs_files() if self.cgroup else []
         return [sys.executable, "-I", "-S", "-c", STUB, str(self.template.control), json.dumps(request), *procs]
-
-    def stop(self) -> None:
-        """Kill everything the kernel started (a restart keeps the folder and the cgroup)."""
-        if self.cgroup is not None:
-            self.cgroup.kill()
-
-    def close(self) -> None:
-        """Kill everything, remove the cgroup and the folder."""
-        if self.cgroup is not None:
-            self.cgroup.remove()
-        shutil.rmtree(self.root, ignore_errors=True)
 
 
 def _read_line(stream, timeout: float) -> str:

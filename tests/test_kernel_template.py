@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from test_jail import _processes_named as processes_named
 from toycourse import NOTEBOOK, submit_answer
 
 from cnnviz import ASSIGNMENT, COURSE_ROOT, CourseError, classgrade, jail, kernel_template, nbrun, notebooks, \
@@ -148,17 +149,6 @@ def fresh_python_layer_names():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=nbrun.nbgrader_env(),
                             timeout=300)
     return result.stdout.strip().splitlines()[-1]
-
-
-def processes_named(marker):
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit() and marker.encode() in (entry / "cmdline").read_bytes():
-                found.append(int(entry.name))
-        except OSError:
-            pass
-    return found
 
 
 def grade_serially_in_one_process(course):
