@@ -41,7 +41,9 @@ import time
 
 # The modules a fresh kernel would import for this course's notebook, done once in the template.
 WARM_IMPORTS = (
-    "numpy", "matplotlib", "matplotlib.pyplot", "matplotlib_inline.backend_inline", "tensorflow", "keras",
+    # Not matplotlib.pyplot nor the inline backend: imported before an IPython shell exists, the
+    # backend never hooks itself into the kernel's shell, and no figure reaches the notebook.
+    "numpy", "matplotlib", "tensorflow", "keras",
     "IPython", "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "cnnviz.lesson",
 )
 

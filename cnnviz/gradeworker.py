@@ -309,7 +309,12 @@ def serve(channel: socket.socket) -> None:
     while True:
         data, fds, _, _ = socket.recv_fds(channel, MAX_MESSAGE, 4)
         if not data:
-            return  # the owner is done with us
+            # The owner is done with us: this process's kernel template goes first, jail and
+            # cgroup removed, before the owner's grace period for our exit runs out.
+            from . import kernel_template
+
+            kernel_template.close_all()
+            return
         try:
             try:
                 reply = _grade(app, _request(data, root), output)

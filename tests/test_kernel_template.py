@@ -125,6 +125,8 @@ for family, address in ((socket.AF_INET, ("127.0.0.1", 45678)), (socket.AF_UNIX,
     finally:
         probe.close()
 print("FOUND", json.dumps(found))
+plt.plot([0, 1])  # a fresh kernel shows this figure inline: so must a forked one
+plt.show()
 x = 1 if not found else found
 """
 
@@ -186,6 +188,9 @@ def test_nothing_one_student_leaves_behind_reaches_the_next_student(toy_course, 
     assert line_value(victim, "NAMES") == fresh_python_layer_names(), \
         "load_model named the layers differently from a fresh kernel"
     assert not processes_named(MARKER), "a process the planter started outlived its kernel"
+    nb = notebooks.read_notebook(toy_course / "autograded" / "b-victim" / ASSIGNMENT / NOTEBOOK)
+    assert any("image/png" in o.get("data", {}) for cell in nb.cells for o in cell.get("outputs", [])), \
+        "the kernel drew its figure, but no inline PNG reached the notebook"
 
 
 @needs_bwrap
