@@ -537,7 +537,7 @@ def as_user(name: str, *command: str, cwd: Path) -> subprocess.CompletedProcess:
 
 def source_differs(course: Path) -> bool:
     """Whether the instructor's ``source/`` assignment notebook is not the repository's."""
-    notebook = Path("source") / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    notebook = Path("source") / ASSIGNMENT / settings.NOTEBOOK
     theirs, ours = course / notebook, COURSE_ROOT / notebook
     return not theirs.is_file() or theirs.read_bytes() != ours.read_bytes()
 

@@ -119,12 +119,12 @@ def test_the_users_environment_needs_a_venv_that_is_the_lock(monkeypatch, tmp_pa
 
 
 def test_the_instructors_kept_source_is_told_apart_from_the_repositorys(tmp_path):
-    from cnnviz import ASSIGNMENT, COURSE_ROOT
+    from cnnviz import ASSIGNMENT, COURSE_ROOT, settings
 
-    notebook = tmp_path / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    notebook = tmp_path / "source" / ASSIGNMENT / settings.NOTEBOOK
     assert hub.source_differs(tmp_path)  # no source at all
     notebook.parent.mkdir(parents=True)
-    notebook.write_bytes((COURSE_ROOT / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_bytes())
+    notebook.write_bytes((COURSE_ROOT / "source" / ASSIGNMENT / settings.NOTEBOOK).read_bytes())
     assert not hub.source_differs(tmp_path)
     notebook.write_text(notebook.read_text() + "\n")
     assert hub.source_differs(tmp_path)
