@@ -51,7 +51,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from . import ASSIGNMENT, COURSE_ROOT, CourseError, gradeworker, nbrun, settings
+from . import ASSIGNMENT, COURSE_ROOT, CourseError, gradeworker, jail, nbrun, settings
 from .notebooks import read_notebook
 from .plaintext import terminal_safe
 
@@ -497,18 +497,22 @@ def _fan_out(root: str, students: list[str], workers: int, scheduler: str | None
         yield from _fan_out_dask(root, students, scheduler, db_url, env, run, options)
         return
     pool = ThreadPoolExecutor(max_workers=workers)
+    futures = []
     try:
-        futures = [pool.submit(grade_student, root, student, db_url, env, run, queued_at=time.time(), **options)
-                   for student in students]
+        futures += [pool.submit(grade_student, root, student, db_url, env, run, queued_at=time.time(), **options)
+                    for student in students]
         for future in as_completed(futures):
             yield future.result()
     finally:
-        # On an interrupt, stop the queue and the graders running now (each in its own session);
-        # at the end of the run, the warm graders, idle by then, exit when their socket closes.
-        pool.shutdown(wait=False, cancel_futures=True)
+        # On an interrupt, stop the queue and the graders running now (each in its own session).
+        # The warm graders are stopped while their threads still live: a thread that ends
+        # kills its grader (PR_SET_PDEATHSIG) before it could close its kernel template.
+        for future in futures:
+            future.cancel()
         gradeworker.stop_all()
         nbrun.stop_all()
         pool.shutdown(wait=True)
+        jail.remove_leftovers()  # of a grader started by a student already running at the interrupt
 
 
 def _fan_out_dask(root: str, students: list[str], scheduler: str, db_url: str, env: dict, run: str,

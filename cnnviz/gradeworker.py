@@ -38,7 +38,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import ASSIGNMENT, nbrun
+from . import ASSIGNMENT, jail, nbrun
 
 # What nbclient raises when a kernel dies before its first reply: none of the student's code has
 # run, so grade_student tries once more (seen on a heavily loaded machine).
@@ -120,10 +120,7 @@ class Grader:
 
     def _died(self, when: str):
         self._channel.close()
-        # Whatever it left in its session (a kernel launcher) goes with it.
-        nbrun.forget(self.process)
-        with _graders_guard:
-            _graders.discard(self)
+        self._gone()
         code = self.process.returncode
         how = (f"was killed by {signal.Signals(-code).name}" if code is not None and code < 0 and
                -code in signal.valid_signals() else f"exited with status {code}")
@@ -132,16 +129,34 @@ class Grader:
 
     def stop(self) -> None:
         """Stop the process: an idle one exits when its socket closes; a busy one is killed."""
-        busy = self.busy
-        self._channel.close()
-        if not busy:
-            try:
-                self.process.wait(STOP_GRACE_SECONDS)
-            except subprocess.TimeoutExpired:
-                pass
+        stop_graders([self])
+
+    def _gone(self) -> None:
+        """Kill what is left of the process's session, and what it could not remove itself."""
+        # Whatever it left in its session (its kernel template, a kernel launcher) goes with it.
         nbrun.forget(self.process)
         with _graders_guard:
             _graders.discard(self)
+        # Killed (SIGKILL: its thread ended, out of memory), it left its template's and its
+        # kernel's folders and cgroups behind.
+        jail.remove_leftovers()
+
+
+def stop_graders(graders: list[Grader]) -> None:
+    """Stop these graders at once: the idle ones get STOP_GRACE_SECONDS to close their templates."""
+    idle = []
+    for grader in graders:
+        if not grader.busy:
+            idle.append(grader)
+        grader._channel.close()
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    for grader in idle:
+        try:
+            grader.process.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            pass
+    for grader in graders:
+        grader._gone()
 
 
 def grader_key(root: str, db_url: str | None, env: dict) -> tuple:
@@ -187,8 +202,7 @@ def stop_all(idle_only: bool = False) -> int:
     """Stop this process's warm graders (with ``idle_only``, only those grading nobody now); how many."""
     with _graders_guard:
         graders = [g for g in _graders if not (idle_only and g.busy)]
-    for grader in graders:
-        grader.stop()
+    stop_graders(graders)
     return len(graders)
 
 

@@ -398,6 +398,23 @@ def remove_stale_folders(base: Path) -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
+def folder_base() -> Path:
+    """Where kernels' shared folders are made: a tmpfs when there is one (memory charged to the kernel's cgroup)."""
+    return Path("/dev/shm") if os.access("/dev/shm", os.W_OK) else Path(tempfile.gettempdir())
+
+
+def remove_leftovers(cgroup_parent: str = "") -> None:
+    """Remove the folders and cgroups of every kernel and template whose grader process is gone.
+
+    A grader killed with SIGKILL (its thread ended, out of memory, an
+    interrupt) cannot clean up after itself; whoever started it calls this.
+    """
+    remove_stale_folders(folder_base())
+    plan = find_cgroups(cgroup_parent)
+    if plan is not None:
+        remove_stale_cgroups(plan)
+
+
 # --------------------------------------------------------------------------- the jail
 
 def _root_links() -> list[str]:
@@ -572,9 +589,7 @@ class JailRun(KernelPlace):
         if missing:
             raise CourseError("the grading jail needs " + ", ".join(missing))
         self.name = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
-        # On a tmpfs when there is one: what the kernel writes there is memory,
-        # charged to its cgroup, and gone at the end.
-        base = Path("/dev/shm") if os.access("/dev/shm", os.W_OK) else Path(tempfile.gettempdir())
+        base = folder_base()
         remove_stale_folders(base)
         self.root = Path(tempfile.mkdtemp(prefix=f"cnnviz-jail-{os.getpid()}-", dir=base))
         self.shared = self.root / "kernel"

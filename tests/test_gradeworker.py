@@ -18,7 +18,7 @@ import psutil
 import pytest
 from toycourse import gradebook_cells, submit_answer
 
-from cnnviz import ASSIGNMENT, classgrade, gradeworker, nbrun
+from cnnviz import ASSIGNMENT, classgrade, gradeworker, jail, nbrun
 
 ANSWERS = {"right": "x = 1", "wrong": "x = 3", "broken": "x = 1/0", "blank": "pass"}
 SLEEPY = "import time\ntime.sleep({seconds})\nx = 1"
@@ -34,6 +34,16 @@ def _gone(pids, timeout=15.0):
             pass
     _, alive = psutil.wait_procs(processes, timeout=timeout)
     return [p for p in alive if p.status() != psutil.STATUS_ZOMBIE]
+
+
+def _left_by(pids) -> list[str]:
+    """The kernel and template folders and cgroups named after the grader processes ``pids``."""
+    owners = {str(pid) for pid in pids}
+    places = [f for f in jail.folder_base().glob("cnnviz-jail-*-*") if f.name.split("-")[2] in owners]
+    plan = jail.find_cgroups()
+    for parent in set(plan.parents.values()) if plan else ():
+        places += [f for f in parent.iterdir() if f.is_dir() and f.name.split("-", 1)[0] in owners]
+    return sorted(map(str, places))
 
 
 def _wait_for_record(course, student, timeout=60.0):
@@ -86,6 +96,22 @@ def test_a_warm_grader_grades_students_in_a_row_with_the_scores_of_one_process_p
 
 
 @pytest.mark.slow
+def test_at_the_end_of_a_run_each_warm_grader_closes_its_own_kernel_template(toy_course, monkeypatch):
+    # Only the graders may clean up here. A worker thread that ends first kills its grader
+    # (PR_SET_PDEATHSIG) before the grader could close its template.
+    monkeypatch.setattr(jail, "remove_leftovers", lambda *args: None)
+    for k in range(4):
+        submit_answer(toy_course, f"s{k}", "x = 1")
+    outcomes = classgrade.autograde_class(toy_course, workers=2, quiet=True)
+    assert all(o.ok for o in outcomes), [o.message for o in outcomes]
+    journal = classgrade.read_journal(toy_course)
+    assert {r["phases"]["kernel_kind"] for r in journal} == {"template"}, journal
+    pids = {r["nbgrader_pid"] for r in journal}
+    assert not _gone(pids, timeout=5), "a warm grader outlived the class run"
+    assert _left_by(pids) == [], "a warm grader exited without closing its kernel template"
+
+
+@pytest.mark.slow
 def test_a_grader_killed_mid_student_fails_that_student_alone_and_the_next_gets_a_new_one(toy_course):
     submit_answer(toy_course, "victim", SLEEPY.format(seconds=60))
     submit_answer(toy_course, "next", "x = 1")
@@ -105,6 +131,7 @@ def test_a_grader_killed_mid_student_fails_that_student_alone_and_the_next_gets_
         assert not outcome.ok and "\n" not in outcome.message, outcome
         assert "grader process" in outcome.message and "not graded" in outcome.message, outcome.message
         assert not _gone([k.pid for k in kernels]), "the killed grader's kernel outlived it"
+        assert _left_by([grader.pid]) == [], "the killed grader's template and kernel folders or cgroups were left"
         with classgrade.student_lock(toy_course, "victim", None, wait=2.0):
             pass  # released with the grader
         after = worker.submit(classgrade.grade_student, root, "next").result()
