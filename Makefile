@@ -21,8 +21,8 @@ help:
 # Everything is installed from requirements.lock (every package, transitive ones included, with
 # hashes); pyproject.toml's direct pins are its human-readable source: `make lock` after editing them.
 $(STAMP): pyproject.toml requirements.lock
-	@$(PYTHON) cnnviz/supported_python.py || exit 2
-	@test ! -x $(PY) || $(PY) cnnviz/supported_python.py || exit 2
+	@$(PYTHON) cnnviz/course/supported_python.py || exit 2
+	@test ! -x $(PY) || $(PY) cnnviz/course/supported_python.py || exit 2
 	@echo "==> creating $(VENV) and installing requirements.lock (first run only; a few minutes)"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@# The hub extra (JupyterHub) and the test extra are in the lock too: `make hub` and CI install nothing more.
@@ -64,11 +64,11 @@ release: data
 	$(PY) -m cnnviz release
 
 # After editing source/ once students have submitted (points, a test cell added or removed, a
-# typo in a test): regenerate the release, regrade everyone, keep the manual grades (cnnviz/update.py).
+# typo in a test): regenerate the release, regrade everyone, keep the manual grades (cnnviz/course/update.py).
 update-assignment: data
 	$(PY) -m cnnviz update-assignment
 
-# The instructor's single-user JupyterLab (cnnviz/lab.py): inline figures in its kernels and in
+# The instructor's single-user JupyterLab (cnnviz/deploy/lab.py): inline figures in its kernels and in
 # the formgrader's grading, --allow-root only as root. COURSE serves another course folder,
 # LAB_ARGS passes options to `jupyter lab` (e.g. LAB_ARGS=--port=8899).
 COURSE   ?= $(CURDIR)
@@ -81,7 +81,7 @@ info: $(STAMP)
 	$(PY) -m cnnviz info
 
 demo: checkpoint
-	@# Autograding runs each submission's kernel in the grading jail (cnnviz/jail.py), built on bubblewrap.
+	@# Autograding runs each submission's kernel in the grading jail (cnnviz/grading/jail.py), built on bubblewrap.
 	@command -v bwrap >/dev/null || { echo "==> installing bubblewrap"; apt-get install -y -q bubblewrap >/dev/null; } \
 		|| { echo "error: install bubblewrap (sudo apt-get install bubblewrap): grading runs student code only in its jail"; exit 2; }
 	@echo "==> the instructor's loop on a demo class, in its own scratch course under demo/"
@@ -106,7 +106,7 @@ test-e2e: data
 	@echo "==> JupyterLab in headless Chromium (needs: apt-get install chromium)"
 	$(PY) -m pytest -m e2e
 
-# A JupyterHub for the class on 127.0.0.1 (cnnviz/hub.py): accounts, exchange, students'
+# A JupyterHub for the class on 127.0.0.1 (cnnviz/deploy/hub.py): accounts, exchange, students'
 # environment, the instructor's course. As root; idempotent; `make hub-stop` stops it.
 hub: data
 	@echo "==> JupyterHub for the course on 127.0.0.1"
@@ -115,7 +115,7 @@ hub: data
 hub-stop: $(STAMP)
 	$(PY) -m cnnviz hub stop
 
-# The class list from the LMS into the gradebook (cnnviz/roster.py): make roster ROSTER=export.csv
+# The class list from the LMS into the gradebook (cnnviz/course/roster.py): make roster ROSTER=export.csv
 # (Canvas gradebook or users export, Moodle participants export, or id,first name,last name,email).
 roster: $(STAMP)
 	@test -n "$(ROSTER)" || { echo "error: name the roster file: make roster ROSTER=path/to/roster.csv"; exit 2; }

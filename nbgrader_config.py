@@ -66,12 +66,12 @@ c.ClearSolutions.text_stub = "여기에 답을 쓰세요. / YOUR ANSWER HERE"
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades  # noqa: E402
 
-from cnnviz.nbgrader_plugins import ShortTracebacks  # noqa: E402
+from cnnviz.grading.nbgrader_plugins import ShortTracebacks  # noqa: E402
 
-from cnnviz import feedback  # noqa: E402
+from cnnviz.grading import feedback  # noqa: E402
 
 # Steps named in the page's summary, messages that wrap, figures that fit, formulas drawn
-# without internet (cnnviz/feedback.py).
+# without internet (cnnviz/grading/feedback.py).
 c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, ShortTracebacks, feedback.StepTitles,
                                     feedback.MathToMathML, CSSHTMLHeaderPreprocessor]
 c.GenerateFeedback.exporter_class = feedback.FeedbackExporter
@@ -80,14 +80,14 @@ c.FeedbackExporter.template_file = feedback.TEMPLATE_FILE
 c.FeedbackExporter.extra_template_basedirs = [feedback.nbgrader_templates(), str(feedback.TEMPLATES)]
 
 # `nbgrader export` writes grades.csv with nbgrader's columns, but quoted by the csv module and with
-# no cell starting a spreadsheet formula (names and ids come from students; cnnviz/export.py).
-c.ExportApp.plugin_class = "cnnviz.export.SafeCsvExport"
+# no cell starting a spreadsheet formula (names and ids come from students; cnnviz/grading/export.py).
+c.ExportApp.plugin_class = "cnnviz.grading.export.SafeCsvExport"
 
 # Releasing feedback goes on past a student whose feedback folder is incomplete (one line for
-# them) instead of stopping the whole class with a traceback (cnnviz/exchange.py).
-c.ExchangeFactory.release_feedback = "cnnviz.exchange.ReleaseFeedbackPerStudent"
+# them) instead of stopping the whole class with a traceback (cnnviz/grading/exchange.py).
+c.ExchangeFactory.release_feedback = "cnnviz.grading.exchange.ReleaseFeedbackPerStudent"
 
-# Autograding runs each submission's kernel in the grading jail (cnnviz/jail.py): an
+# Autograding runs each submission's kernel in the grading jail (cnnviz/grading/jail.py): an
 # unprivileged uid without capabilities, its own namespaces and no network, nothing of
 # the course but the assignment's files, a cgroup for the whole process tree. However
 # grading starts (nbgrader, the formgrader, `python -m cnnviz ...`), these limits hold.
@@ -100,59 +100,59 @@ c.JailedKernelManager.process_limit = 512  # processes and threads
 c.JailedKernelManager.cpu_limit = 1.0  # cores
 c.JailedKernelManager.home_size_mb = 256  # its only writable folders: home and /tmp
 c.JailedKernelManager.tmp_size_mb = 256
-# Intake (cnnviz/intake.py): before nbgrader copies a submission (following links, as the
+# Intake (cnnviz/grading/intake.py): before nbgrader copies a submission (following links, as the
 # grader), it is reduced to its notebook and the assignment's files; links, devices, FIFOs,
 # extra or oversized files go to quarantine/ in the course root, with one line per student.
-c.Autograde.pre_convert_hook = "cnnviz.intake.reduce_submission"
+c.Autograde.pre_convert_hook = "cnnviz.grading.intake.reduce_submission"
 from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput, SaveAutoGrades,
 )
 
-from cnnviz.nbgrader_plugins import FlagForReview, JailedExecute  # noqa: E402
+from cnnviz.grading.nbgrader_plugins import FlagForReview, JailedExecute  # noqa: E402
 
-# FlagForReview (cnnviz/guard.py), after the grades are saved: lines of a student's own code
+# FlagForReview (cnnviz/grading/guard.py), after the grades are saved: lines of a student's own code
 # that reach for the grader (frames, sys.modules, exec, processes, secrets, ...) are named in
 # the formgrader for an instructor's review; it never changes a score.
-# PrepareJailRun and TrustedChecks (cnnviz/trusted.py): the hidden tests never enter the
+# PrepareJailRun and TrustedChecks (cnnviz/grading/trusted.py): the hidden tests never enter the
 # kernel; each test cell hands its values over as plain data, and its points come only from
 # the lesson's checks (cnnviz/lesson.py) run here, in nbgrader's own process.
-from cnnviz.trusted import PrepareJailRun, TrustedChecks  # noqa: E402
+from cnnviz.grading.trusted import PrepareJailRun, TrustedChecks  # noqa: E402
 
-# MatchRelease (cnnviz/match_release.py), before nbgrader's OverwriteCells: a submission made
+# MatchRelease (cnnviz/grading/match_release.py), before nbgrader's OverwriteCells: a submission made
 # against an older release (the assignment changed with `python -m cnnviz update-assignment`)
 # is graded against the current one, or refused with one line naming both releases.
 from nbgrader.preprocessors import ClearOutput, DeduplicateIds, OverwriteKernelspec  # noqa: E402
 
-from cnnviz.match_release import MatchRelease  # noqa: E402
+from cnnviz.grading.match_release import MatchRelease  # noqa: E402
 
-# RestoreHiddenTests (cnnviz/nbgrader_plugins.py) is nbgrader's OverwriteCells, without its
+# RestoreHiddenTests (cnnviz/grading/nbgrader_plugins.py) is nbgrader's OverwriteCells, without its
 # "checksum has changed!" warning for every test cell that is exactly as released (released
 # without its hidden tests, by nbgrader's design); a cell really edited is still reported.
-from cnnviz.nbgrader_plugins import RestoreHiddenTests  # noqa: E402
+from cnnviz.grading.nbgrader_plugins import RestoreHiddenTests  # noqa: E402
 
 c.Autograde.sanitize_preprocessors = [
     ClearOutput, DeduplicateIds, OverwriteKernelspec, MatchRelease, RestoreHiddenTests, CheckCellMetadata,
 ]
-# SanitizeSubmission (cnnviz/sanitize.py), right after the verdicts: everything the student's
+# SanitizeSubmission (cnnviz/grading/sanitize.py), right after the verdicts: everything the student's
 # notebook shows (outputs of every MIME type, markdown and raw cells, error texts, metadata) is
 # reduced by an allow-list to text, tables, formulas and PNG/JPEG figures, so no script in it runs
 # in the browser of whoever opens it later. The verdicts pass unchanged; scores are untouched.
-from cnnviz.sanitize import SanitizeSubmission  # noqa: E402
+from cnnviz.grading.sanitize import SanitizeSubmission  # noqa: E402
 
 c.Autograde.autograde_preprocessors = [
     PrepareJailRun, JailedExecute, TrustedChecks, SanitizeSubmission, IgnorePattern, ClearMetadataPreprocessor,
     LimitOutput, SaveAutoGrades, FlagForReview, AssignLatePenalties, CheckCellMetadata,
 ]
 
-# Deadlines (cnnviz/deadlines.py). The due date lives in the gradebook (`python -m cnnviz duedate
+# Deadlines (cnnviz/grading/deadlines.py). The due date lives in the gradebook (`python -m cnnviz duedate
 # "2026-12-10 23:59" --timezone Asia/Seoul`), extensions too (`python -m cnnviz extension STUDENT
 # --days 2`, nbgrader's own SubmittedAssignment.extension). AssignLatePenalties, in the autograde
 # chain above, asks LatePolicy for each late notebook's penalty: 10 % of the points earned per
 # started day late, at most 50 %, and nothing from 7 days late on. Change the three numbers here;
 # DeadlineNotice shows the due date and this rule at the top of the released notebook (nothing
 # without a due date), so regenerate the release after changing either.
-from cnnviz.deadlines import DeadlineNotice, LatePolicy  # noqa: E402
+from cnnviz.grading.deadlines import DeadlineNotice, LatePolicy  # noqa: E402
 
 c.AssignLatePenalties.plugin_class = LatePolicy
 c.LatePolicy.percent_per_day = 10.0
@@ -177,5 +177,5 @@ c.GenerateAssignment.preprocessors = [
 # the allow-list's, so nbgrader's own templates cannot pass a student's markup through either.
 c.HTMLExporter.preprocessors = [SanitizeSubmission]
 c.HTMLExporter.sanitize_html = True  # nbconvert's templates then leave out JavaScript and widget outputs
-c.HTMLExporter.filters = {"clean_html": "cnnviz.sanitize.clean_html",
-                          "markdown2html": "cnnviz.sanitize.markdown_to_html"}
+c.HTMLExporter.filters = {"clean_html": "cnnviz.grading.sanitize.clean_html",
+                          "markdown2html": "cnnviz.grading.sanitize.markdown_to_html"}

@@ -5,7 +5,7 @@ and a class run projected to 300 students, with peak memory.
     .venv/bin/python benchmarks/autograde_throughput.py --students 4 --speedup-students 2 --repeats 1
 
 Everything is graded the way `python -m cnnviz autograde` grades a class
-(`cnnviz.classgrade`: one `nbgrader autograde --student=X` per student, kernels
+(`cnnviz.course.classgrade`: one `nbgrader autograde --student=X` per student, kernels
 in the grading jail), in scratch courses under a temporary folder. Run it on a
 quiet machine: it measures wall time. Prints:
 
@@ -42,7 +42,8 @@ from nbformat.v4 import new_code_cell, new_notebook
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import PeriodicSampler, course, solution_submission, submit_copies  # noqa: E402
-from cnnviz import ASSIGNMENT, classgrade, notebooks, pipeline, settings  # noqa: E402
+from cnnviz import ASSIGNMENT, settings  # noqa: E402
+from cnnviz.course import classgrade, notebooks, pipeline
 
 FLOOR_CODE = "import tensorflow\nimport keras\nmodel = keras.models.load_model('best-cnn-model.keras')"
 PROJECTED_CLASS = 300

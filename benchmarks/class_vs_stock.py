@@ -19,12 +19,12 @@ variant graded in a fresh scratch course of its own (under a temporary folder;
    this repository on PYTHONPATH, and this environment's bin/ on PATH);
 2. ``python -m cnnviz autograde --workers 1`` with the course's own config;
 3. ``python -m cnnviz autograde`` with the default workers
-   (``cnnviz.classgrade.default_workers()``, or --workers);
+   (``cnnviz.course.classgrade.default_workers()``, or --workers);
 4. unless --skip-levers, each speed lever switched off alone, default workers:
    ``--one-process-per-student`` (one nbgrader process per student again), and
    ``c.JailedKernelManager.kernel_template = False`` appended to the course's
    config. A lever this tree does not have yet (no such flag in
-   ``cnnviz autograde --help``, no such trait on ``cnnviz.jail.kernel_manager_class()``)
+   ``cnnviz autograde --help``, no such trait on ``cnnviz.grading.jail.kernel_manager_class()``)
    is skipped with one line.
 
 Every variant's wall time runs from starting its command to its exit (the
@@ -88,8 +88,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from benchmarks.common import PeriodicSampler, course, solution_submission, submit_copies  # noqa: E402
-from cnnviz import ASSIGNMENT, CHECKPOINT_NAME, classgrade, settings  # noqa: E402
-from cnnviz.plaintext import terminal_safe  # noqa: E402
+from cnnviz import ASSIGNMENT, CHECKPOINT_NAME, settings  # noqa: E402
+from cnnviz.course import classgrade
+from cnnviz.grading.plaintext import terminal_safe  # noqa: E402
 
 PROJECTED_CLASS = 300
 PROJECTED_TARGET_MIN = 13  # the issue: "a class of 300 in about 13 min on two cores"
@@ -417,7 +418,7 @@ def autograde_help() -> str:
 
 def has_template_trait() -> bool:
     """Whether this tree's jailed kernel manager has the ``kernel_template`` trait."""
-    from cnnviz import jail
+    from cnnviz.grading import jail
 
     return hasattr(jail.kernel_manager_class(), TEMPLATE_TRAIT)
 

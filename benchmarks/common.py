@@ -7,7 +7,8 @@ from pathlib import Path
 
 import nbformat
 
-from cnnviz import ASSIGNMENT, catalogue, nbrun, notebooks, pipeline, settings
+from cnnviz import ASSIGNMENT, settings
+from cnnviz.course import catalogue, nbrun, notebooks, pipeline
 
 
 def course(parent: Path, name: str, config: str = "", notebook=None) -> Path:

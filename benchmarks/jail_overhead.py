@@ -9,7 +9,7 @@ start, the cells, immediate shutdown, cleanup):
 - the floor notebook: import TensorFlow and load the checkpoint,
 
 once with jupyter_client's plain kernel manager and once with the jailed one
-(``cnnviz.jail``: launcher, bubblewrap, setpriv as root, cgroup made, killed
+(``cnnviz.grading.jail``: launcher, bubblewrap, setpriv as root, cgroup made, killed
 and removed). Prints the medians and the difference, which is the jail's
 overhead per submission. Not a test: run it on a quiet machine.
 """
@@ -28,7 +28,8 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cnnviz import ASSIGNMENT, CHECKPOINT_NAME, COURSE_ROOT, jail  # noqa: E402
+from cnnviz import ASSIGNMENT, CHECKPOINT_NAME, COURSE_ROOT  # noqa: E402
+from cnnviz.grading import jail
 
 FLOOR_CODE = "import tensorflow\nimport keras\nmodel = keras.models.load_model('best-cnn-model.keras')"
 

@@ -29,7 +29,7 @@ import nbformat  # noqa: E402
 from nbclient import NotebookClient  # noqa: E402
 
 from cnnviz import ASSIGNMENT, CHECKPOINT_NAME  # noqa: E402
-from cnnviz.nbrun import nbgrader_env  # noqa: E402
+from cnnviz.course.nbrun import nbgrader_env  # noqa: E402
 
 FLOOR_CODE = f"import tensorflow, keras; keras.models.load_model({CHECKPOINT_NAME!r})"
 SLOWEST = 5

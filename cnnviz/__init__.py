@@ -1,37 +1,20 @@
 """Tooling for the nbgrader course "Visualizing convolutional neural networks".
 
-Modules, one concern each (the README's layout table lists the same):
+The layout is the trust boundary (the README's layout table lists every module):
 
-- ``settings``         the course's names, numbers and environment variables, each named once;
-- ``data``             places Fashion-MNIST in Keras' cache, offline, and checks it;
-- ``training``         trains and measures the course checkpoint ``best-cnn-model.keras``;
-- ``facts``            a student's values reduced to plain data (numbers, arrays, figures, models);
-- ``checks``           generic checks on facts: values, arrays, image grids, histograms, models;
-- ``lesson``           the lesson's 20 graded steps, their visible and hidden checks;
-- ``reference``        expected values recomputed from the checkpoint and data files;
-- ``notebooks``        notebook files read and checked once, nbgrader cells by grade_id;
-- ``nbrun``            running nbgrader: its environment, one subprocess helper, one failure summary;
-- ``pipeline``         the course folders and nbgrader's steps: release, solutions, feedback, export, scratch courses;
-- ``classgrade``       the class driver every command grades with: one nbgrader per student, locks, journal, Dask;
-- ``spotcheck``        one notebook graded outside any class (``cnnviz grade``, the catalogue tests);
-- ``catalogue``        the right and wrong submissions of ``tests/submissions/catalogue.toml``;
-- ``demo``             ``make demo``: the instructor's loop on a demo class in a scratch course;
-- ``intake``           a submission reduced to its notebook before nbgrader copies it;
-- ``jail``             the grading jail every student kernel runs in;
-- ``trusted``          scoring outside the kernel: hidden tests out, facts in, verdicts;
-- ``guard``            lines of student code flagged for an instructor's review;
-- ``nbgrader_plugins`` the jailed Execute and the review flag as nbgrader preprocessors;
-- ``feedback``         the feedback page: steps by name, messages, figures;
-- ``export``           grades per step as CSV (an nbgrader export plugin);
-- ``exchange``         nbgrader's exchange, feedback released one student at a time;
-- ``lab``              ``make lab``: the instructor's JupyterLab;
-- ``hub``              ``make hub``: a JupyterHub for the class;
-- ``student_package``  the students' wheel and hand-out folder (visible checks only);
-- ``cli``              the ``python -m cnnviz`` command line;
-- ``grading``          former home of the pipeline, kept only for ``update`` (in progress).
+- this top level is the student side, exactly what the student's kernel may import, and what the
+  students' wheel and hand-out folder ship: ``settings`` (names and numbers, environment
+  variables), ``lesson`` (the 20 steps and their visible checks), ``checks`` (generic checks on
+  facts) and ``facts`` (a student's values as plain data). Nothing here imports from below.
+- ``cnnviz.grading``: everything that decides points, outside the student's kernel (references,
+  trusted checks, the jail and its kernel template, intake, the review scan, nbgrader's
+  preprocessors, exporters and exchange, the warm grader process);
+- ``cnnviz.course``: what runs the course (the command line, class grading, the pipeline,
+  updates, the demo, data and training, rosters and the LMS);
+- ``cnnviz.deploy``: where the course runs (the hub, ``make lab``, the students' package).
 """
 
-from .settings import ASSIGNMENT, CHECKPOINT_NAME, COURSE_ROOT  # noqa: F401 - the names every module uses
+from cnnviz.settings import ASSIGNMENT, CHECKPOINT_NAME, COURSE_ROOT  # noqa: F401 - the names every module uses
 
 
 class CourseError(Exception):

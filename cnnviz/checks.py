@@ -19,7 +19,7 @@ from typing import NoReturn
 
 import numpy as np
 
-from .facts import Axes, Fact, Figure, Histogram, Image, Layer, Missing, Model, Value
+from cnnviz.facts import Axes, Fact, Figure, Histogram, Image, Layer, Missing, Model, Value
 
 # --------------------------------------------------------------------------- messages
 

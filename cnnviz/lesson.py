@@ -9,12 +9,12 @@ cell's nbgrader ``grade_id``. A step has
   instructions and the student's own earlier values, so they show no
   expected value;
 - hidden checks: the exact comparisons with references computed from the
-  checkpoint and the data (``cnnviz.reference``).
+  checkpoint and the data (``cnnviz.grading.reference``).
 
 When grading, the test cells' hidden parts never reach the kernel: the
 kernel runs ``lesson.check`` (visible checks), which hands the step's facts
 to the grader, and the grader runs ``lesson.grade`` (visible and hidden
-checks) on them in its own process (``cnnviz.trusted``).
+checks) on them in its own process (``cnnviz.grading.trusted``).
 
 Error carried forward: a later step is judged against the student's own
 earlier values whenever they are of the right kind (the feature maps of the
@@ -32,8 +32,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import CHECKPOINT_NAME, checks, facts
-from .facts import Fact, Layer, Missing, Model, Value
+from cnnviz import CHECKPOINT_NAME, checks, facts
+from cnnviz.facts import Fact, Layer, Missing, Model, Value
 
 DENSE_LAYERS = [(100, "sigmoid"), (10, "softmax")]
 CONV_NAMES = {1: ("첫 번째 합성곱 층", "the first convolution layer"),
@@ -104,7 +104,7 @@ def _cannot_judge(name: str, earlier_step: str):
 @contextmanager
 def against_reference():
     """Hidden comparisons with the grader's reference: the checkpoint and the data as the grader
-    reads them (``cnnviz.reference``). They have no visible twin: the student's kernel holds
+    reads them (``cnnviz.grading.reference``). They have no visible twin: the student's kernel holds
     only the student's own values, and a reference there would show the expected ones. A
     failure here is marked as such (``Verdict.stage == "reference"``)."""
     __tracebackhide__ = True
@@ -872,7 +872,7 @@ def check_hidden(grade_id: str, namespace: dict) -> None:
     runs the same checks on the facts ``check`` handed over.
     """
     __tracebackhide__ = True
-    from . import reference
+    from cnnviz.grading import reference
 
     step = STEPS[grade_id]
     found = facts.extract(namespace, step.names)

@@ -120,7 +120,7 @@ def server_csp(frame_ancestors: str = "'self'") -> str:
     Measured in Chromium: JupyterLab needs ``'unsafe-eval'`` (its settings are
     checked with compiled JSON schemas) and blob: workers, and nbgrader's
     formgrader pages have inline scripts, so inline scripts cannot be refused
-    here; the sanitiser (``cnnviz.sanitize``) is what keeps students' scripts
+    here; the sanitiser (``cnnviz.grading.sanitize``) is what keeps students' scripts
     out of those pages. This policy adds what holds anyway: no script, frame,
     plugin, form target or connection from any other origin, so a script that
     ran could not load more code or send anything away.

@@ -16,8 +16,8 @@ import re
 
 import pytest
 
-from cnnviz import catalogue, pipeline, spotcheck
-from cnnviz.notebooks import answer_cells, grade_points, read_notebook, solution_answers
+from cnnviz.course import catalogue, pipeline, spotcheck
+from cnnviz.course.notebooks import answer_cells, grade_points, read_notebook, solution_answers
 
 HANGUL = re.compile("[\uac00-\ud7a3]")
 MIN_WRONG, MIN_RIGHT = 15, 8

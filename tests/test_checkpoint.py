@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from cnnviz import CourseError, data, settings, training
+from cnnviz import CourseError, settings
+from cnnviz.course import data, training
 
 CHECKPOINT = training.DEFAULT_OUTPUT
 

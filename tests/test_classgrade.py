@@ -20,7 +20,8 @@ import time
 import pytest
 from toycourse import NOTEBOOK, gradebook_cells, gradebook_rows, submit_answer
 
-from cnnviz import ASSIGNMENT, CourseError, classgrade, nbrun, notebooks, pipeline, settings
+from cnnviz import ASSIGNMENT, CourseError, settings
+from cnnviz.course import classgrade, nbrun, notebooks, pipeline
 
 @pytest.mark.slow
 def test_eight_parallel_graders_grade_everyone_without_database_locked(toy_course):
@@ -253,7 +254,7 @@ def test_a_grading_process_leads_its_own_session_holds_the_lock_and_dies_with_it
         from pathlib import Path
         from cnnviz import settings
         settings.skip_unused_slow_modules()  # as `python -m cnnviz` does: a quicker start
-        from cnnviz import classgrade, nbrun
+        from cnnviz.course import classgrade, nbrun
         with classgrade.student_lock(Path({str(tmp_path)!r}), "ana", None) as fd:
             nbrun.run(["-c", "import time; time.sleep(60)"], {str(tmp_path)!r}, None, fd,
                       lambda pid: print(pid, flush=True))

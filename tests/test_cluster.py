@@ -24,7 +24,8 @@ import pytest
 from test_gradebook_postgres import postgres_db_url  # noqa: F401 - a fixture
 from toycourse import make_toy_course, submit_answer
 
-from cnnviz import ASSIGNMENT, classgrade, nbrun, pipeline
+from cnnviz import ASSIGNMENT
+from cnnviz.course import classgrade, nbrun, pipeline
 
 pytestmark = pytest.mark.slow
 

@@ -10,7 +10,8 @@ import json
 
 from traitlets.config import Config
 
-from cnnviz import hub, lab, settings
+from cnnviz import settings
+from cnnviz.deploy import hub, lab
 
 
 def directives(policy: str) -> dict[str, list[str]]:
@@ -43,5 +44,5 @@ def test_every_hub_users_server_sends_it():
     c = Config()
     hub.configure(c)
     options = [o for o in c.Spawner.args if o.startswith("--ServerApp.tornado_settings=")]
-    # Unframeable as JupyterHub's own default; cnnviz.hub_formgrader lets JupyterLab frame the formgrader only.
+    # Unframeable as JupyterHub's own default; cnnviz.deploy.hub_formgrader lets JupyterLab frame the formgrader only.
     assert [_header(o) for o in options] == [settings.server_csp(frame_ancestors="'none'")]

@@ -1,8 +1,8 @@
-"""CSV cells no spreadsheet runs (cnnviz.csvsafe), for every CSV the course writes."""
+"""CSV cells no spreadsheet runs (cnnviz.grading.csvsafe), for every CSV the course writes."""
 
 import pytest
 
-from cnnviz import csvsafe
+from cnnviz.grading import csvsafe
 
 
 @pytest.mark.parametrize("value, cell", [

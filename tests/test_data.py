@@ -1,4 +1,4 @@
-"""cnnviz.data: Fashion-MNIST placed in Keras' cache offline, and checked.
+"""cnnviz.course.data: Fashion-MNIST placed in Keras' cache offline, and checked.
 
 Every test runs with KERAS_HOME in its own tmp folder, FASHION_MNIST_DIR unset,
 no Debian package (DEBIAN_DIR points at a missing folder) and apt-get stubbed
@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from cnnviz import COURSE_ROOT, CourseError, data
+from cnnviz import COURSE_ROOT, CourseError
+from cnnviz.course import data
 
 OFFICIAL_DIR = data.DEBIAN_DIR  # the installed dataset-fashion-mnist, read before any monkeypatching
 NAMES = [f.name for f in data.FILES]

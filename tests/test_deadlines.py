@@ -1,4 +1,4 @@
-"""Due date, late policy and extensions (cnnviz.deadlines), through nbgrader's own AssignLatePenalties."""
+"""Due date, late policy and extensions (cnnviz.grading.deadlines), through nbgrader's own AssignLatePenalties."""
 
 import datetime
 
@@ -8,7 +8,8 @@ from nbgrader.api import Gradebook
 from nbgrader.preprocessors import AssignLatePenalties
 from traitlets.config import Config
 
-from cnnviz import ASSIGNMENT, CourseError, deadlines
+from cnnviz import ASSIGNMENT, CourseError
+from cnnviz.grading import deadlines
 from gradebookfill import DUE, make_class, submit
 
 HOUR = datetime.timedelta(hours=1)

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from cnnviz import ASSIGNMENT, COURSE_ROOT, catalogue, demo, nbrun, pipeline
+from cnnviz import ASSIGNMENT, COURSE_ROOT
+from cnnviz.course import catalogue, demo, nbrun, pipeline
 
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 
@@ -147,7 +148,7 @@ def test_release_feedback_from_the_formgrader_reports_the_failure(course, tmp_pa
     config.CourseDirectory.root = str(course)
     config.CourseDirectory.course_id = "cnnviz"
     config.Exchange.root = str(tmp_path)
-    config.ExchangeFactory.release_feedback = "cnnviz.exchange.ReleaseFeedbackPerStudent"
+    config.ExchangeFactory.release_feedback = "cnnviz.grading.exchange.ReleaseFeedbackPerStudent"
     result = NbGraderAPI(config=config).release_feedback(ASSIGNMENT)
     assert result["success"] is False and "No feedback released" in result["log"], result
     _feedback(course, "alice")

@@ -1,10 +1,12 @@
-"""The per-step grade export (cnnviz.export): one column per graded step, beside the total."""
+"""The per-step grade export (cnnviz.grading.export): one column per graded step, beside the total."""
 
 import csv
 
 import pytest
 
-from cnnviz import classgrade, export, lesson, nbrun
+from cnnviz import lesson
+from cnnviz.course import classgrade, nbrun
+from cnnviz.grading import export
 from toycourse import submit_answer
 
 pytestmark = pytest.mark.slow
@@ -15,7 +17,7 @@ def test_each_step_gets_its_own_named_column_with_points_and_the_total_follows(t
     submit_answer(toy_course, "bob", "x = 1", "y = 3")
     assert all(o.ok for o in classgrade.autograde_class(toy_course, quiet=True))
     target = tmp_path / "by-step.csv"
-    nbrun.run_nbgrader("export", "--exporter=cnnviz.export.StepsCsvExport", f"--to={target}",
+    nbrun.run_nbgrader("export", "--exporter=cnnviz.grading.export.StepsCsvExport", f"--to={target}",
                        root=toy_course, quiet=True)
 
     with open(target, newline="", encoding="utf-8") as handle:

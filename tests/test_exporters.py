@@ -2,7 +2,7 @@
 
 - the formgrader's (nbgrader's submission view: nbconvert's HTMLExporter with
   the ``formgrade`` template, configured as nbgrader's formgrader extension does);
-- the feedback page's (``cnnviz.feedback.FeedbackExporter`` with the course's
+- the feedback page's (``cnnviz.grading.feedback.FeedbackExporter`` with the course's
   ``nbgrader_config.py`` and its feedback preprocessors).
 
 Both run nbconvert's HTML post-processing (BeautifulSoup and soupsieve): the
@@ -21,7 +21,8 @@ import nbformat
 import pytest
 from traitlets.config import Config, PyFileConfigLoader
 
-from cnnviz import ASSIGNMENT, COURSE_ROOT, notebooks
+from cnnviz import ASSIGNMENT, COURSE_ROOT
+from cnnviz.course import notebooks
 
 EXECUTED = COURSE_ROOT / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 MIN_FIGURES = 7  # the solution draws the histogram, two kernel grids, the sample, two feature-map grids, ...
@@ -55,8 +56,9 @@ def test_the_formgrader_shows_a_submission_with_its_figures(executed):
 def test_the_feedback_page_shows_the_steps_and_the_figures(executed):
     from nbgrader.preprocessors import ClearHiddenTests
 
-    from cnnviz import feedback, lesson
-    from cnnviz.nbgrader_plugins import ShortTracebacks
+    from cnnviz import lesson
+    from cnnviz.grading import feedback
+    from cnnviz.grading.nbgrader_plugins import ShortTracebacks
 
     loader = PyFileConfigLoader("nbgrader_config.py", path=str(COURSE_ROOT))
     config = loader.load_config()
@@ -81,7 +83,7 @@ def test_the_feedback_page_shows_the_steps_and_the_figures(executed):
 
 def test_this_python_runs_the_lock():
     """Whichever interpreter runs these tests (.venv's, or the hub's users' environment) is the locked set."""
-    from cnnviz import lock
+    from cnnviz.course import lock
 
     assert sys.version_info[:2] == (3, 11)
     assert lock.differences() == [], f"{sys.prefix} differs from requirements.lock"

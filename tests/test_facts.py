@@ -20,7 +20,8 @@ import nbformat  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from cnnviz import facts, trusted  # noqa: E402
+from cnnviz import facts  # noqa: E402
+from cnnviz.grading import trusted
 from cnnviz.facts import Axes, BadFacts, Figure, Histogram, Image, Layer, Missing, Model, Value  # noqa: E402
 
 

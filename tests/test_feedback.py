@@ -1,10 +1,11 @@
-"""The feedback page's parts (cnnviz.feedback): step names, formulas without a CDN, the template."""
+"""The feedback page's parts (cnnviz.grading.feedback): step names, formulas without a CDN, the template."""
 
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from traitlets.config import Config
 
-from cnnviz import feedback, lesson
+from cnnviz import lesson
+from cnnviz.grading import feedback
 
 
 def graded_cell(grade_id, score=0.0, points=5.0):

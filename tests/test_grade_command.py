@@ -18,7 +18,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from cnnviz import ASSIGNMENT, COURSE_ROOT, catalogue, classgrade, nbrun, pipeline
+from cnnviz import ASSIGNMENT, COURSE_ROOT
+from cnnviz.course import catalogue, classgrade, nbrun, pipeline
 
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 RELEASE_NB = COURSE_ROOT / "release" / ASSIGNMENT / NOTEBOOK
@@ -93,7 +94,7 @@ def test_unusable_input_exits_2_with_one_error_line_naming_the_file(tmp_path, ma
 
 _PROBE = """
 import json, sys
-from cnnviz.cli import main
+from cnnviz.course.cli import main
 status = main(["grade", sys.argv[1]])
 heavy = sorted(name for name in ("tensorflow", "keras", "nbgrader", "nbformat", "nbclient", "rfc3987_syntax")
                if sys.modules.get(name) is not None)
@@ -180,7 +181,7 @@ def test_feedback_shows_the_failed_checks_message_but_no_hidden_test_code(tmp_pa
     # Messages are wrapped to fit Validate's dialog: compare words, not line breaks.
     assert "colour range other than the instructions give" in " ".join(shown.split()), \
         "the feedback does not show the failed check's message ('... colour range other than the instructions give ...')"
-    # The summary names each step with its points (cnnviz.feedback), not twenty "Test cell" entries.
+    # The summary names each step with its points (cnnviz.grading.feedback), not twenty "Test cell" entries.
     assert "6. 커널 그림 / the kernel grid</a> (0.0 / 5.0)" in shown, "the summary does not name the lost step"
     assert "Test cell" not in shown
     for secret in ("BEGIN HIDDEN TESTS", "check_hidden", "Traceback"):

@@ -12,7 +12,8 @@ import uuid
 
 import pytest
 
-from cnnviz import ASSIGNMENT, CourseError, classgrade, pipeline, settings
+from cnnviz import ASSIGNMENT, CourseError, settings
+from cnnviz.course import classgrade, pipeline
 from toycourse import make_toy_course, submit_answer
 
 pytestmark = pytest.mark.slow

@@ -1,4 +1,4 @@
-"""The warm grader process (cnnviz/gradeworker.py): one per worker thread, student after student.
+"""The warm grader process (cnnviz/grading/gradeworker.py): one per worker thread, student after student.
 
 The slow tests grade the toy course (tests/toycourse.py: the real nbgrader_config.py,
 jailed kernels, a two-step notebook without TensorFlow): the same scores as one
@@ -18,7 +18,9 @@ import psutil
 import pytest
 from toycourse import gradebook_cells, submit_answer
 
-from cnnviz import ASSIGNMENT, classgrade, gradeworker, jail, nbrun
+from cnnviz import ASSIGNMENT
+from cnnviz.course import classgrade, nbrun
+from cnnviz.grading import gradeworker, jail
 
 ANSWERS = {"right": "x = 1", "wrong": "x = 3", "broken": "x = 1/0", "blank": "pass"}
 SLEEPY = "import time\ntime.sleep({seconds})\nx = 1"

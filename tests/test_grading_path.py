@@ -8,7 +8,8 @@ import sys
 import pytest
 from toycourse import NOTEBOOK, submit_answer
 
-from cnnviz import ASSIGNMENT, pipeline, settings
+from cnnviz import ASSIGNMENT, settings
+from cnnviz.course import pipeline
 
 pytestmark = pytest.mark.slow
 

@@ -1,8 +1,8 @@
-"""cnnviz.guard: which lines of a student's code are flagged for an instructor's review."""
+"""cnnviz.grading.guard: which lines of a student's code are flagged for an instructor's review."""
 
 import pytest
 
-from cnnviz import guard
+from cnnviz.grading import guard
 
 SETUP = "import os\nimport numpy as np\nimport matplotlib.pyplot as plt\nimport keras"
 

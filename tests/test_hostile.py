@@ -17,7 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from cnnviz import ASSIGNMENT, COURSE_ROOT, catalogue, classgrade, data, jail, notebooks, pipeline, settings
+from cnnviz import ASSIGNMENT, COURSE_ROOT, settings
+from cnnviz.course import catalogue, classgrade, data, notebooks, pipeline
+from cnnviz.grading import jail
 
 pytestmark = pytest.mark.slow
 

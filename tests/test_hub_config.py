@@ -1,4 +1,4 @@
-"""`make hub`'s JupyterHub configuration (cnnviz/hub.py), without starting anything.
+"""`make hub`'s JupyterHub configuration (cnnviz/deploy/hub.py), without starting anything.
 
 The end-to-end class on a running hub is tests/e2e/test_hub_class.py (`make test-hub`).
 """
@@ -11,7 +11,8 @@ import types
 import pytest
 from traitlets.config import Config
 
-from cnnviz import CourseError, hub
+from cnnviz import CourseError
+from cnnviz.deploy import hub
 
 
 def test_the_hub_listens_on_loopback_only_with_pam_and_the_course_accounts(monkeypatch):

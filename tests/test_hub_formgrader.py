@@ -1,4 +1,4 @@
-"""cnnviz.hub_formgrader: which pages JupyterLab may frame, and the formgrader's links outside it."""
+"""cnnviz.deploy.hub_formgrader: which pages JupyterLab may frame, and the formgrader's links outside it."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import types
 
 from tornado.httputil import HTTPHeaders
 
-from cnnviz import hub_formgrader
+from cnnviz.deploy import hub_formgrader
 
 BASE = "/user/instructor/"
 HUB_DEFAULT = "frame-ancestors 'none'; report-uri /user/instructor/api/security/csp-report"
@@ -51,13 +51,13 @@ def test_other_directives_of_the_policy_stay_as_they_are():
 
 def test_outside_jupyterlab_the_links_open_this_servers_jupyterlab():
     script = hub_formgrader.utils_js()
-    assert "var linkTo = function" in script, "nbgrader's utils.js changed: check cnnviz/hub_formgrader.py"
+    assert "var linkTo = function" in script, "nbgrader's utils.js changed: check cnnviz/deploy/hub_formgrader.py"
     assert script.index("var linkTo = function") < script.index(hub_formgrader.LINKS_OUTSIDE_LAB)
     assert '"/lab/tree/"' in hub_formgrader.LINKS_OUTSIDE_LAB and "window !== window.top" in hub_formgrader.LINKS_OUTSIDE_LAB
 
 
 def test_the_extension_is_found_by_jupyter_server():
     points = hub_formgrader._jupyter_server_extension_points()
-    assert points == [{"module": "cnnviz.hub_formgrader"}]
+    assert points == [{"module": "cnnviz.deploy.hub_formgrader"}]
     # Loaded before nbgrader's formgrader (jupyter_server loads extensions in name order): its utils.js route wins.
     assert sorted(["nbgrader.server_extensions.formgrader", points[0]["module"]])[0] == points[0]["module"]

@@ -7,16 +7,19 @@ the course's own package out of reach.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
 
 import pytest
 
-from cnnviz import ASSIGNMENT, COURSE_ROOT, CourseError, student_package
+from cnnviz import ASSIGNMENT, COURSE_ROOT, CourseError
+from cnnviz.deploy import student_package
 
-STUDENT_FILES = {"cnnviz/__init__.py", "cnnviz/settings.py", "cnnviz/lesson.py", "cnnviz/checks.py",
-                 "cnnviz/facts.py"}
+# The package's top level, pinned here so that a module added to it is a decision someone reads.
+STUDENT_FILES = {"cnnviz/__init__.py", "cnnviz/__main__.py", "cnnviz/settings.py", "cnnviz/lesson.py",
+                 "cnnviz/checks.py", "cnnviz/facts.py"}
 
 # Run where only the extracted files (and the venv's third-party packages) are importable:
 # `-I` drops the current folder and PYTHONPATH, and the course's editable install is removed from the path.
@@ -28,7 +31,7 @@ sys.path.insert(0, sys.argv[1])
 import cnnviz, cnnviz.lesson as lesson
 assert cnnviz.__file__.startswith(sys.argv[1]), cnnviz.__file__
 try:
-    import cnnviz.reference
+    import cnnviz.grading.reference
 except ImportError:
     print("no-reference")
 print(len(lesson.STEPS))
@@ -52,7 +55,8 @@ def test_the_wheel_holds_the_visible_checks_and_nothing_of_the_grader(tmp_path):
         names = set(archive.namelist())
         archive.extractall(tmp_path / "site")
     assert {n for n in names if n.startswith("cnnviz/")} == STUDENT_FILES
-    assert not any(forbidden in n for n in names for forbidden in ("reference", "trusted", "jail", "source/"))
+    assert not any(forbidden in n for n in names for forbidden in ("reference", "trusted", "jail", "source/",
+                                                                    "grading", "course/", "deploy"))
     out = _probe(tmp_path / "site")
     assert "no-reference" in out
     # The steps of the notebook, and a visible check that runs and answers in both languages.
@@ -73,16 +77,38 @@ def test_the_hand_out_folder_runs_the_checks_from_its_own_folder(tmp_path):
     assert "no-reference" in _probe(folder)
 
 
-def test_a_student_module_importing_a_grader_module_stops_the_build(monkeypatch, tmp_path):
+@pytest.mark.parametrize("line", ["from cnnviz.grading import trusted", "from .grading.trusted import Verdict",
+                                  "import cnnviz.course.nbrun", "from cnnviz import grading"])
+def test_a_student_module_importing_from_below_the_top_level_stops_the_build(monkeypatch, tmp_path, line):
     real = student_package.PACKAGE_DIR
     fake = tmp_path / "cnnviz"
     fake.mkdir()
-    for name in (*student_package.STUDENT_MODULES, "trusted"):
-        (fake / f"{name}.py").write_text((real / f"{name}.py").read_text())
-    (fake / "checks.py").write_text((real / "checks.py").read_text() + "\nfrom . import trusted\n")
+    for name in student_package.student_modules():
+        (fake / name).write_text((real / name).read_text())
+    (fake / "checks.py").write_text((real / "checks.py").read_text() + f"\n{line}\n")
     monkeypatch.setattr(student_package, "PACKAGE_DIR", fake)
-    with pytest.raises(CourseError, match="trusted"):
+    with pytest.raises(CourseError, match="checks.py imports"):
         student_package.build_wheel(tmp_path / "dist")
+
+
+def test_the_wheel_ships_a_module_added_to_the_top_level(monkeypatch, tmp_path):
+    real = student_package.PACKAGE_DIR
+    fake = tmp_path / "cnnviz"
+    shutil.copytree(real, fake, ignore=shutil.ignore_patterns("__pycache__", "grading", "course", "deploy"))
+    (fake / "hints.py").write_text('"""Hints for students."""\n')
+    monkeypatch.setattr(student_package, "PACKAGE_DIR", fake)
+    with zipfile.ZipFile(student_package.build_wheel(tmp_path / "dist")) as archive:
+        assert "cnnviz/hints.py" in archive.namelist()
+
+
+def test_python_m_cnnviz_in_the_students_copy_says_the_commands_are_not_there(tmp_path):
+    folder = student_package.student_folder(tmp_path / "hand-out")
+    result = subprocess.run([sys.executable, "-I", "-c", PROBE.split("import cnnviz,")[0] + "import runpy\n"
+                             "runpy.run_module('cnnviz', run_name='__main__')", str(folder)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1, result
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "visible checks" in lines[0], result.stderr[-2000:]
 
 
 def test_the_command_line_builds_the_wheel(tmp_path):
@@ -97,7 +123,8 @@ def test_the_wheel_requires_the_locked_versions_and_the_lock_ships_beside_it(tmp
     import sys
     import zipfile
 
-    from cnnviz import COURSE_ROOT, lock
+    from cnnviz import COURSE_ROOT
+    from cnnviz.course import lock
 
     result = subprocess.run([sys.executable, "-m", "cnnviz", "student-package", "--dist", str(tmp_path)],
                             cwd=COURSE_ROOT, capture_output=True, text=True)

@@ -1,4 +1,4 @@
-"""cnnviz.intake: what of a submitted folder nbgrader may copy, and what goes to the quarantine."""
+"""cnnviz.grading.intake: what of a submitted folder nbgrader may copy, and what goes to the quarantine."""
 
 import logging
 import os
@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from cnnviz import intake
+from cnnviz.grading import intake
 
 ASSIGNMENT = "cnn_visualization"
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"

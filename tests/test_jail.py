@@ -1,4 +1,4 @@
-"""cnnviz.jail: what a grading kernel can see, write, reach and leave behind."""
+"""cnnviz.grading.jail: what a grading kernel can see, write, reach and leave behind."""
 
 import os
 import pwd
@@ -13,7 +13,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from cnnviz import COURSE_ROOT, CourseError, jail, settings
+from cnnviz import COURSE_ROOT, CourseError, settings
+from cnnviz.grading import jail
 
 needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bubblewrap (apt-get install bubblewrap)")
 

@@ -1,4 +1,4 @@
-"""Kernels forked from a warm template (cnnviz.kernel_template, cnnviz.forkserver): each one is
+"""Kernels forked from a warm template (cnnviz.grading.kernel_template, cnnviz.grading.forkserver): each one is
 as fresh and as jailed as a kernel started in a new bubblewrap, and nothing one student leaves
 behind reaches the next student graded by the same worker."""
 
@@ -15,8 +15,9 @@ import pytest
 from test_jail import _processes_named as processes_named
 from toycourse import NOTEBOOK, submit_answer
 
-from cnnviz import ASSIGNMENT, COURSE_ROOT, CourseError, classgrade, jail, kernel_template, nbrun, notebooks, \
-    settings
+from cnnviz import ASSIGNMENT, COURSE_ROOT, CourseError, settings
+from cnnviz.course import classgrade, nbrun, notebooks
+from cnnviz.grading import jail, kernel_template
 
 needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bubblewrap (apt-get install bubblewrap)")
 MARKER = "cnnviz-leftover-" + os.urandom(4).hex()
@@ -218,7 +219,7 @@ def test_a_dead_template_is_started_again_and_a_dead_kernel_fails_only_its_stude
     script = f"""
 import subprocess, sys, threading, time
 from pathlib import Path
-from cnnviz import kernel_template
+from cnnviz.grading import kernel_template
 def kill_the_template_once():
     for _ in range(30000):  # up to 300 s: the first template starts slowly on a busy machine
         if Path({str(toy_course)!r}, "autograded", "b-honest").exists() and kernel_template._templates:

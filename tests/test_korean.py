@@ -10,7 +10,7 @@ and every markdown cell of the source notebook, the Korean half must
 - choose each particle by the word's last sound, never "이(가)" or "을(를)".
 
 Messages are gathered two ways: the string literals of cnnviz/checks.py,
-lesson.py and trusted.py (read with ``ast``, so a new message is covered the
+lesson.py and grading/trusted.py (read with ``ast``, so a new message is covered the
 day it is written), and failures triggered with found values that are
 English words (a padding, an activation, an axis label), which literals alone
 cannot show.
@@ -25,12 +25,13 @@ import nbformat
 import numpy as np
 import pytest
 
-from cnnviz import ASSIGNMENT, CHECKPOINT_NAME, COURSE_ROOT, checks, lesson, reference, trusted
+from cnnviz import ASSIGNMENT, CHECKPOINT_NAME, COURSE_ROOT, checks, lesson
+from cnnviz.grading import reference, trusted
 from cnnviz.facts import Axes, Figure, Histogram, Image, Layer, Missing, Model, Value
 
 SOURCE_DIR = COURSE_ROOT / "source" / ASSIGNMENT
 SOURCE_NB = SOURCE_DIR / f"{ASSIGNMENT}.ipynb"
-MODULES = [COURSE_ROOT / "cnnviz" / f"{name}.py" for name in ("checks", "lesson", "trusted")]
+MODULES = [COURSE_ROOT / "cnnviz" / name for name in ("checks.py", "lesson.py", "grading/trusted.py")]
 
 HANGUL = re.compile("[\uac00-\ud7a3]")
 # Stand-ins: a backticked span (code) and an interpolated value of an f-string.

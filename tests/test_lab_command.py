@@ -1,11 +1,12 @@
-"""`make lab` (cnnviz/lab.py): inline figures whatever the Makefile exports, --allow-root only as root."""
+"""`make lab` (cnnviz/deploy/lab.py): inline figures whatever the Makefile exports, --allow-root only as root."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 
-from cnnviz import COURSE_ROOT, lab
+from cnnviz import COURSE_ROOT
+from cnnviz.deploy import lab
 
 
 def test_root_gets_allow_root_and_a_normal_user_does_not(tmp_path):

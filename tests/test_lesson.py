@@ -25,7 +25,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from nbgrader.utils import is_grade  # noqa: E402
 
-from cnnviz import ASSIGNMENT, CHECKPOINT_NAME, COURSE_ROOT, facts, lesson, reference  # noqa: E402
+from cnnviz import ASSIGNMENT, CHECKPOINT_NAME, COURSE_ROOT, facts, lesson  # noqa: E402
+from cnnviz.grading import reference
 from cnnviz.facts import Figure, Layer, Missing, Model, Value  # noqa: E402
 
 SOURCE_DIR = COURSE_ROOT / "source" / ASSIGNMENT

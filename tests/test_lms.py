@@ -1,4 +1,4 @@
-"""Grades out to Canvas and Moodle (cnnviz.lms): the LMSs' documented import columns, cell by cell.
+"""Grades out to Canvas and Moodle (cnnviz.course.lms): the LMSs' documented import columns, cell by cell.
 
 Canvas's gradebook import (Canvas guide "How do I import grades in the Gradebook?"): the
 columns Student, ID, SIS User ID, SIS Login ID, Section, then one column per assignment,
@@ -14,7 +14,9 @@ import pytest
 from nbgrader.api import Gradebook
 from traitlets.config import Config
 
-from cnnviz import ASSIGNMENT, csvsafe, lms
+from cnnviz import ASSIGNMENT
+from cnnviz.course import lms
+from cnnviz.grading import csvsafe
 from gradebookfill import make_class, submit
 from test_roster import CANVAS
 

@@ -11,10 +11,11 @@ import subprocess
 import sys
 import tomllib
 
-from cnnviz import COURSE_ROOT, lock, supported_python
-from cnnviz.lock import LOCK_FILE as LOCK
-from cnnviz.lock import entries as lock_entries
-from cnnviz.lock import normalized
+from cnnviz import COURSE_ROOT
+from cnnviz.course import lock, supported_python
+from cnnviz.course.lock import LOCK_FILE as LOCK
+from cnnviz.course.lock import entries as lock_entries
+from cnnviz.course.lock import normalized
 
 
 def direct_pins(pyproject: dict) -> dict[str, str]:

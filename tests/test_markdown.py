@@ -24,7 +24,7 @@ import pytest
 from markdown_it import MarkdownIt
 from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
-from cnnviz import pipeline
+from cnnviz.course import pipeline
 
 NOTEBOOKS = {stage: pipeline.paths()[stage] for stage in ("source", "release")}
 # $$...$$ first, then $...$ on one line; a backslash-escaped dollar is not a delimiter.

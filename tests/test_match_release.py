@@ -1,4 +1,4 @@
-"""MatchRelease (cnnviz/match_release.py) on in-memory notebooks and a scratch gradebook."""
+"""MatchRelease (cnnviz/grading/match_release.py) on in-memory notebooks and a scratch gradebook."""
 
 import logging
 
@@ -6,7 +6,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from nbgrader.api import Gradebook
 
-from cnnviz.match_release import MatchRelease, MismatchedRelease, layout_digest, submission_layout
+from cnnviz.grading.match_release import MatchRelease, MismatchedRelease, layout_digest, submission_layout
 
 ASSIGNMENT, NOTEBOOK, STUDENT = "hw", "hw", "kim"
 

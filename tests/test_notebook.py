@@ -17,8 +17,9 @@ import nbformat
 import pytest
 from nbgrader.utils import is_grade, is_solution
 
-from cnnviz import ASSIGNMENT, CHECKPOINT_NAME, COURSE_ROOT, nbrun, notebooks
-from cnnviz.notebooks import grade_id as grade_id_of
+from cnnviz import ASSIGNMENT, CHECKPOINT_NAME, COURSE_ROOT
+from cnnviz.course import nbrun, notebooks
+from cnnviz.course.notebooks import grade_id as grade_id_of
 
 SOURCE_DIR = COURSE_ROOT / "source" / ASSIGNMENT
 SOURCE_NB = SOURCE_DIR / f"{ASSIGNMENT}.ipynb"
@@ -150,7 +151,7 @@ def _retrained_checkpoint(target: Path, seed: int = 7) -> None:
     """
     import keras
 
-    from cnnviz import training
+    from cnnviz.course import training
 
     keras.utils.set_random_seed(seed)
     (x_train, y_train), _, _ = training.load_scaled_data()
@@ -169,7 +170,7 @@ def _retrained_checkpoint(target: Path, seed: int = 7) -> None:
 def test_every_test_passes_with_another_checkpoint_of_the_same_architecture(tmp_path, make_checkpoint):
     import numpy as np
 
-    from cnnviz import reference
+    from cnnviz.grading import reference
 
     folder = _copy_assignment(tmp_path)
     checkpoint = folder / CHECKPOINT_NAME

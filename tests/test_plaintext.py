@@ -1,11 +1,12 @@
-"""Student-controlled text for terminals and spreadsheets (cnnviz.plaintext, and the CSV exports using it)."""
+"""Student-controlled text for terminals and spreadsheets (cnnviz.grading.plaintext, and the CSV exports using it)."""
 
 import csv
 import io
 
 import pytest
 
-from cnnviz import classgrade, csvsafe, plaintext, spotcheck
+from cnnviz.course import classgrade, spotcheck
+from cnnviz.grading import csvsafe, plaintext
 
 HOSTILE_TEXT = "student\x1b]0;owned\x07\x1b[2J\x1b[31m\x9b1;1H\rname\n"
 
@@ -54,7 +55,7 @@ def _students(gradebook):
 def test_neither_csv_export_starts_a_cell_with_a_formula(gradebook_url, tmp_path, plugin):
     from nbgrader.api import Gradebook
 
-    from cnnviz import export
+    from cnnviz.grading import export
 
     with Gradebook(gradebook_url) as gradebook:
         _students(gradebook)
@@ -70,7 +71,7 @@ def test_neither_csv_export_starts_a_cell_with_a_formula(gradebook_url, tmp_path
 def test_safe_csv_has_nbgraders_columns():
     from nbgrader.plugins import export as nbgrader_export
 
-    from cnnviz import export
+    from cnnviz.grading import export
 
     assert issubclass(export.SafeCsvExport, nbgrader_export.CsvExportPlugin)
     assert export.SafeCsvExport.KEYS[:4] == ["assignment", "duedate", "timestamp", "student_id"]

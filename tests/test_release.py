@@ -19,8 +19,10 @@ import nbformat
 import pytest
 from nbgrader.utils import is_grade
 
-from cnnviz import ASSIGNMENT, COURSE_ROOT, deadlines, nbrun, notebooks, pipeline
-from cnnviz.notebooks import grade_id as grade_id_of
+from cnnviz import ASSIGNMENT, COURSE_ROOT
+from cnnviz.course import nbrun, notebooks, pipeline
+from cnnviz.grading import deadlines
+from cnnviz.course.notebooks import grade_id as grade_id_of
 
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 SOURCE_DIR = COURSE_ROOT / "source" / ASSIGNMENT
@@ -91,7 +93,7 @@ def test_release_is_exactly_what_generate_assignment_makes_from_source(tmp_path)
 
 def _without_notice(cells: list) -> list:
     """The release's cells less the due-date notice, which comes from the gradebook, not source/
-    (cnnviz.deadlines.DeadlineNotice: a course that set a due date releases it)."""
+    (cnnviz.grading.deadlines.DeadlineNotice: a course that set a due date releases it)."""
     return [cell for cell in cells if not cell.get("metadata", {}).get(deadlines.NOTICE_MARK)]
 
 
@@ -141,7 +143,7 @@ def test_release_notebook_holds_no_solution_no_hidden_test_and_no_reference():
     for marker in SOLUTION_MARKERS + HIDDEN_MARKERS:
         assert marker not in text, f"the release notebook still holds {marker!r}: {REGENERATE}"
     assert not re.search(r"\breference\b", "\n".join(c.source for c in release_nb.cells if c.cell_type == "code")), \
-        "a code cell of the release mentions cnnviz.reference, which only hidden tests may use"
+        "a code cell of the release mentions cnnviz.grading.reference, which only hidden tests may use"
     outputs = [i for i, c in enumerate(release_nb.cells) if c.cell_type == "code" and c.get("outputs")]
     assert not outputs, f"release cells {outputs} have outputs (printed values students should compute)"
 

@@ -8,8 +8,8 @@ import types
 import nbformat
 from nbgrader import utils
 
-from cnnviz import notebooks, pipeline
-from cnnviz.nbgrader_plugins import RestoreHiddenTests
+from cnnviz.course import notebooks, pipeline
+from cnnviz.grading.nbgrader_plugins import RestoreHiddenTests
 
 
 class _Gradebook:

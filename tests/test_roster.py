@@ -1,10 +1,11 @@
-"""Rosters in (cnnviz.roster): three LMS formats told apart by their header, bad rosters refused in one line."""
+"""Rosters in (cnnviz.course.roster): three LMS formats told apart by their header, bad rosters refused in one line."""
 
 import json
 
 import pytest
 
-from cnnviz import CourseError, cli, roster
+from cnnviz import CourseError
+from cnnviz.course import cli, roster
 
 # Canvas's gradebook export, as Grades -> Export writes it: the header, the "Points Possible"
 # row (leading spaces, no ID), a posting-policy row, the test student, then the students.

@@ -14,8 +14,10 @@ import datetime
 
 import pytest
 
-from cnnviz import ASSIGNMENT, classgrade, cli, deadlines, notebooks, pipeline
-from cnnviz.nbrun import run_nbgrader
+from cnnviz import ASSIGNMENT
+from cnnviz.course import classgrade, cli, notebooks, pipeline
+from cnnviz.grading import deadlines
+from cnnviz.course.nbrun import run_nbgrader
 from toycourse import NOTEBOOK, WITHOUT_TRUSTED_CHECKS, toy_source_notebook
 
 pytestmark = pytest.mark.slow
@@ -93,7 +95,7 @@ def test_roster_to_canvas_and_moodle(tmp_path, monkeypatch, capsys):
     assert "Late submission penalty: -0.6" in feedback
 
     canvas = tmp_path / "canvas.csv"
-    run_nbgrader("export", "--exporter=cnnviz.lms.CanvasCsvExport", f"--to={canvas}", root=course, quiet=True)
+    run_nbgrader("export", "--exporter=cnnviz.course.lms.CanvasCsvExport", f"--to={canvas}", root=course, quiet=True)
     assert _csv(canvas) == [
         ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", ASSIGNMENT],
         ["Points Possible", "", "", "", "", "2"],
@@ -105,7 +107,7 @@ def test_roster_to_canvas_and_moodle(tmp_path, monkeypatch, capsys):
     ]
 
     moodle = tmp_path / "moodle.csv"
-    run_nbgrader("export", "--exporter=cnnviz.lms.MoodleCsvExport", f"--to={moodle}",
+    run_nbgrader("export", "--exporter=cnnviz.course.lms.MoodleCsvExport", f"--to={moodle}",
                  "--MoodleCsvExport.missing=zero", "--MoodleCsvExport.steps=True", root=course, quiet=True)
     assert _csv(moodle) == [
         ["First name", "Last name", "Username", "ID number", "Email address", ASSIGNMENT, "test_x (1)", "test_y (1)"],
@@ -118,7 +120,7 @@ def test_roster_to_canvas_and_moodle(tmp_path, monkeypatch, capsys):
 
     # The Canvas export itself, filled in: its rows (Points Possible, the test student) and columns kept.
     filled = tmp_path / "canvas-filled.csv"
-    run_nbgrader("export", "--exporter=cnnviz.lms.CanvasCsvExport", f"--to={filled}",
+    run_nbgrader("export", "--exporter=cnnviz.course.lms.CanvasCsvExport", f"--to={filled}",
                  f"--CanvasCsvExport.template={roster_file}", root=course, quiet=True)
     rows = _csv(filled)
     assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "Previous quiz (880)", ASSIGNMENT]

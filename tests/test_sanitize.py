@@ -1,4 +1,4 @@
-"""The sanitiser (cnnviz.sanitize) on in-memory notebooks: each kind of student content made inert.
+"""The sanitiser (cnnviz.grading.sanitize) on in-memory notebooks: each kind of student content made inert.
 
 What must go: scripts, event handlers, ``javascript:`` links, forms, frames,
 SVG and HTML documents, styles, unknown MIME types, escape sequences, foreign
@@ -15,7 +15,8 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output, new_raw_cell
 from nbgrader import utils
 
-from cnnviz import COURSE_ROOT, sanitize, trusted
+from cnnviz import COURSE_ROOT
+from cnnviz.grading import sanitize, trusted
 
 SCRIPT = "<script>document.title='PWNED'</script>"
 DANGER = re.compile(r"<script|<iframe|<object|<embed|<form|<svg|<style|<img|<link|<meta|<base|\son\w+\s*=|"
@@ -208,7 +209,8 @@ def test_cell_metadata_keeps_nbgraders_and_drops_the_rest():
 
 
 def test_the_feedbacks_step_name_survives_only_when_it_is_the_lessons_own_title():
-    from cnnviz import feedback, lesson
+    from cnnviz import lesson
+    from cnnviz.grading import feedback
 
     grade_id = next(iter(lesson.STEPS))
     cell = new_code_cell("check()")
@@ -269,7 +271,7 @@ def test_the_formgraders_page_carries_no_student_script_even_from_an_unsanitised
 
 
 def test_the_feedback_page_runs_no_script_and_says_so_in_its_policy():
-    from cnnviz import feedback
+    from cnnviz.grading import feedback
 
     config = _course_config()
     config.FeedbackExporter.extra_template_paths = [

@@ -1,4 +1,4 @@
-"""Unit tests for cnnviz.trusted: the preprocessors around the jailed run, on in-memory notebooks.
+"""Unit tests for cnnviz.grading.trusted: the preprocessors around the jailed run, on in-memory notebooks.
 
 As nbgrader tests its own preprocessors: a notebook is built with nbgrader's
 cell metadata, run through the preprocessor, and the cells are inspected. The
@@ -19,8 +19,9 @@ from nbgrader.tests import create_grade_cell, create_solution_cell
 from nbgrader.utils import determine_grade
 from traitlets.config import Config
 
-from cnnviz import ASSIGNMENT, CHECKPOINT_NAME, COURSE_ROOT, CourseError, facts, lesson, reference, trusted
-from cnnviz.notebooks import grade_id as grade_id_of
+from cnnviz import ASSIGNMENT, CHECKPOINT_NAME, COURSE_ROOT, CourseError, facts, lesson
+from cnnviz.grading import reference, trusted
+from cnnviz.course.notebooks import grade_id as grade_id_of
 
 CHECKPOINT = COURSE_ROOT / "source" / ASSIGNMENT / CHECKPOINT_NAME
 HANGUL = re.compile("[\uac00-\ud7a3]")

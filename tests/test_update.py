@@ -1,4 +1,4 @@
-"""Changing the assignment mid-course (cnnviz/update.py): what changed, and the whole update on a toy class."""
+"""Changing the assignment mid-course (cnnviz/course/update.py): what changed, and the whole update on a toy class."""
 
 import json
 
@@ -6,8 +6,9 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from cnnviz import ASSIGNMENT, CourseError, classgrade, settings, update
-from cnnviz.update import Change, compare
+from cnnviz import ASSIGNMENT, CourseError, settings
+from cnnviz.course import classgrade, update
+from cnnviz.course.update import Change, compare
 
 
 def cells(**kinds):

@@ -4,7 +4,8 @@ tests measure the fan-out and the gradebook, not the lesson."""
 
 from nbformat.v4 import new_code_cell, new_notebook
 
-from cnnviz import ASSIGNMENT, notebooks, pipeline, settings
+from cnnviz import ASSIGNMENT, settings
+from cnnviz.course import notebooks, pipeline
 
 NOTEBOOK = settings.NOTEBOOK
 # The toy steps are plain asserts, not steps of cnnviz.lesson: grade them by their own

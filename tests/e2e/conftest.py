@@ -26,7 +26,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from cnnviz import ASSIGNMENT, CHECKPOINT_NAME, catalogue, nbrun, notebooks, pipeline
+from cnnviz import ASSIGNMENT, CHECKPOINT_NAME
+from cnnviz.course import catalogue, nbrun, notebooks, pipeline
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "e2e"
@@ -152,7 +153,7 @@ class LabServer:
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = home / "jupyter-lab.log"
-        # Started exactly as `make lab` starts it (Makefile -> cnnviz/lab.py), from the
+        # Started exactly as `make lab` starts it (Makefile -> cnnviz/deploy/lab.py), from the
         # Makefile's own environment (MPLBACKEND=Agg exported), not through nbrun.nbgrader_env().
         env = dict(os.environ)
         # A fresh user: no saved workspace, settings or config of whoever runs the tests.

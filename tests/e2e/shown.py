@@ -14,7 +14,8 @@ import tomllib
 import urllib.parse
 from pathlib import Path
 
-from cnnviz import ASSIGNMENT, catalogue, notebooks, settings
+from cnnviz import ASSIGNMENT, settings
+from cnnviz.course import catalogue, notebooks
 
 HOSTILE = Path(__file__).resolve().parents[1] / "submissions" / "hostile.toml"
 CANARY_PREFIX = "xss-canary-"
@@ -98,7 +99,7 @@ def notebook(raw: dict, release_nb, source_nb):
 
 def submit_class(course: Path) -> list[str]:
     """Honest students and every shown submission placed in ``course/submitted/``; their names."""
-    from cnnviz import pipeline
+    from cnnviz.course import pipeline
 
     release_nb = notebooks.read_notebook(course / "release" / ASSIGNMENT / settings.NOTEBOOK)
     source_nb = notebooks.read_notebook(course / "source" / ASSIGNMENT / settings.NOTEBOOK)

@@ -10,7 +10,8 @@ import sys
 
 import pytest
 
-from cnnviz import COURSE_ROOT, hub
+from cnnviz import COURSE_ROOT
+from cnnviz.deploy import hub
 
 pytestmark = [pytest.mark.slow, pytest.mark.hub]
 

@@ -18,7 +18,9 @@ import stat
 import pytest
 
 import hubpage
-from cnnviz import CourseError, hub, roster
+from cnnviz import CourseError
+from cnnviz.course import roster
+from cnnviz.deploy import hub
 
 pytestmark = [pytest.mark.slow, pytest.mark.hub]
 

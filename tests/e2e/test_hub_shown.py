@@ -25,7 +25,9 @@ import pytest
 
 import hubpage
 import shown
-from cnnviz import ASSIGNMENT, hub, notebooks, pipeline, settings
+from cnnviz import ASSIGNMENT, settings
+from cnnviz.course import notebooks, pipeline
+from cnnviz.deploy import hub
 
 pytestmark = [pytest.mark.slow, pytest.mark.hub]
 

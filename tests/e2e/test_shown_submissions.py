@@ -22,7 +22,8 @@ import time
 import pytest
 
 import shown
-from cnnviz import ASSIGNMENT, classgrade, nbrun, notebooks, pipeline, settings
+from cnnviz import ASSIGNMENT, settings
+from cnnviz.course import classgrade, nbrun, notebooks, pipeline
 from conftest import ARTIFACTS, serving
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]

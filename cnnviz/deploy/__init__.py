@@ -1,0 +1,1 @@
+"""Where the course runs: the class's JupyterHub, the instructor's ``make lab``, the students' package."""

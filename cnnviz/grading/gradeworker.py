@@ -1,0 +1,346 @@
+"""A grader process that stays up and grades student after student, in-process.
+
+``python -m nbgrader autograde --student=X`` per student pays a new Python,
+``import nbgrader`` and the course's configuration (about 2.3 s) every time.
+Here one process per grading thread pays it once: it loads the course's
+``nbgrader_config.py`` the way ``nbgrader autograde`` does in the course folder
+(the same configuration, the same preprocessors, so the same scores), then
+grades each student it is asked for with nbgrader's own converter, as
+``NbGraderAPI.autograde`` does for the formgrader.
+
+The trust boundary does not move: this process never runs a student's code
+(that runs only in the jailed kernel nbgrader's JailedExecute starts for each
+student), reads only its socket, and grades only the student it is asked for.
+
+Its owner (``classgrade.grade_student``, one warm process per thread) talks to
+it over a Unix socketpair: one JSON request per student, with the student's
+lock descriptor passed along (SCM_RIGHTS). The grader holds that descriptor
+until the student is done, so the lock lives exactly as long as the grading,
+and closes it before its one JSON reply: ``ok``, a one-line ``reason``, whether
+the kernel died before it answered (``retry``), and the execution's timings
+(``cnnviz.grading.nbgrader_plugins.pop_timings``). The process is started through
+``nbrun.start``: its own session, killed with the thread that started it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cnnviz import ASSIGNMENT
+from cnnviz.course import nbrun
+from cnnviz.grading import jail
+
+# What nbclient raises when a kernel dies before its first reply: none of the student's code has
+# run, so grade_student tries once more (seen on a heavily loaded machine).
+KERNEL_NEVER_ANSWERED = "before replying to kernel_info"
+# A request or a reply is one packet of the socketpair; a reply's reason is one line.
+MAX_MESSAGE = 64 * 1024
+# How much of one student's output is read back for its reason (head and tail of a flood).
+OUTPUT_HEAD, OUTPUT_TAIL = 1 * 2**20, 7 * 2**20
+# How long an idle grader gets to exit by itself once its socket is closed.
+STOP_GRACE_SECONDS = 5.0
+
+
+class GraderError(Exception):
+    """The grader process could not grade the student: it did not start, or died mid-student."""
+
+
+@dataclass
+class Reply:
+    """One student's grading, as the grader process reports it."""
+
+    ok: bool
+    reason: str = ""
+    retry: bool = False
+    timings: dict = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- the owner's side
+
+class Grader:
+    """A warm grader process for the course in ``root``, graded into ``db_url`` with ``env``."""
+
+    def __init__(self, root: str, db_url: str | None, env: dict):
+        self.key = grader_key(root, db_url, env)
+        self.busy = False
+        self._channel, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            self.process = nbrun.start(["-m", "cnnviz.grading.gradeworker", str(theirs.fileno())], root, env,
+                                       (theirs.fileno(),), stdin=subprocess.DEVNULL,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        finally:
+            theirs.close()
+        with _graders_guard:
+            _graders.add(self)
+        ready = self._receive("while it started")
+        if not ready.get("ready"):
+            self.stop()
+            raise GraderError(ready.get("reason") or "the grader process could not start; not graded")
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def alive(self) -> bool:
+        return self.process.poll() is None and self._channel.fileno() != -1
+
+    def grade(self, student: str, lock_fd: int | None) -> Reply:
+        """Grade ``student``; the grader holds a copy of ``lock_fd`` until it is done. Raises GraderError."""
+        self.busy = True
+        try:
+            request = json.dumps({"student": student}).encode()
+            try:
+                socket.send_fds(self._channel, [request], [] if lock_fd is None else [lock_fd])
+            except OSError:
+                self._died("before it got the request")
+            answer = self._receive("while grading")
+            return Reply(bool(answer.get("ok")), str(answer.get("reason", ""))[:300],
+                         bool(answer.get("retry")), dict(answer.get("timings") or {}))
+        finally:
+            self.busy = False
+
+    def _receive(self, when: str) -> dict:
+        try:
+            data = self._channel.recv(MAX_MESSAGE)
+        except OSError:
+            data = b""
+        if not data:
+            self._died(when)
+        return json.loads(data)
+
+    def _died(self, when: str):
+        self._channel.close()
+        self._gone()
+        code = self.process.returncode
+        how = (f"was killed by {signal.Signals(-code).name}" if code is not None and code < 0 and
+               -code in signal.valid_signals() else f"exited with status {code}")
+        hint = " (out of memory, or stopped by an interrupt)" if code == -signal.SIGKILL else ""
+        raise GraderError(f"the grader process (pid {self.pid}) {how}{hint} {when}; not graded")
+
+    def stop(self) -> None:
+        """Stop the process: an idle one exits when its socket closes; a busy one is killed."""
+        stop_graders([self])
+
+    def _gone(self) -> None:
+        """Kill what is left of the process's session, and what it could not remove itself."""
+        # Whatever it left in its session (its kernel template, a kernel launcher) goes with it.
+        nbrun.forget(self.process)
+        with _graders_guard:
+            _graders.discard(self)
+        # Killed (SIGKILL: its thread ended, out of memory), it left its template's and its
+        # kernel's folders and cgroups behind.
+        jail.remove_leftovers()
+
+
+def stop_graders(graders: list[Grader]) -> None:
+    """Stop these graders at once: the idle ones get STOP_GRACE_SECONDS to close their templates."""
+    idle = []
+    for grader in graders:
+        if not grader.busy:
+            idle.append(grader)
+        grader._channel.close()
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    for grader in idle:
+        try:
+            grader.process.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            pass
+    for grader in graders:
+        grader._gone()
+
+
+def grader_key(root: str, db_url: str | None, env: dict) -> tuple:
+    """What a warm grader was started for; another key needs another process.
+
+    The course's ``nbgrader_config.py`` is read once per process, so its
+    modification time and size are part of the key: an edited configuration
+    gets a new process.
+    """
+    try:
+        stat = (Path(root) / "nbgrader_config.py").stat()
+        config = (stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        config = None
+    return str(root), db_url, tuple(sorted(env.items())), config
+
+
+# Every warm grader of this process, for stop_all; the one of each thread, for grader_for.
+_graders: set[Grader] = set()
+_graders_guard = threading.Lock()
+_local = threading.local()
+
+
+def grader_for(root: str, db_url: str | None, env: dict) -> tuple[Grader, float | None]:
+    """This thread's warm grader for (root, db_url, env), and the seconds its start took if it started now.
+
+    A grader that has died, or was started for another course, gradebook,
+    environment or configuration, is replaced. Raises GraderError if the new one
+    cannot start.
+    """
+    current: Grader | None = getattr(_local, "grader", None)
+    if current is not None and current.key == grader_key(root, db_url, env) and current.alive():
+        return current, None
+    if current is not None:
+        current.stop()
+        _local.grader = None
+    started = time.perf_counter()
+    _local.grader = Grader(root, db_url, env)
+    return _local.grader, time.perf_counter() - started
+
+
+def stop_all(idle_only: bool = False) -> int:
+    """Stop this process's warm graders (with ``idle_only``, only those grading nobody now); how many."""
+    with _graders_guard:
+        graders = [g for g in _graders if not (idle_only and g.busy)]
+    stop_graders(graders)
+    return len(graders)
+
+
+def stop_idle() -> int:
+    """Stop the warm graders grading nobody now (run on each Dask worker at the end of a class run)."""
+    return stop_all(idle_only=True)
+
+
+# --------------------------------------------------------------------------- the grader's side
+
+class _Output:
+    """Everything written to this process's stdout and stderr during a ``capture()``, as text.
+
+    That is what ``nbgrader autograde`` would have printed: nbgrader's log, the
+    course's intake and release lines, tracebacks, and what the kernel's
+    launcher writes to the descriptors it inherits.
+    """
+
+    def __init__(self):
+        self._saved = (os.dup(1), os.dup(2))
+        self.text = ""
+
+    @contextmanager
+    def capture(self):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        with tempfile.TemporaryFile() as file:
+            os.dup2(file.fileno(), 1)
+            os.dup2(file.fileno(), 2)
+            try:
+                yield self
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os.dup2(self._saved[0], 1)
+                os.dup2(self._saved[1], 2)
+                self.text = _read_back(file)
+
+
+def _read_back(file) -> str:
+    size = file.seek(0, os.SEEK_END)
+    file.seek(0)
+    if size <= OUTPUT_HEAD + OUTPUT_TAIL:
+        data = file.read()
+    else:  # a flood: its first lines (the refusals) and its last (the exceptions) are what count
+        data = file.read(OUTPUT_HEAD) + b"\n"
+        file.seek(size - OUTPUT_TAIL)
+        data += file.read()
+    return data.decode("utf-8", "replace")
+
+
+def _load_app():
+    """nbgrader's autograde application, configured as ``nbgrader autograde ASSIGNMENT --force`` in this folder."""
+    from nbgrader.apps.autogradeapp import AutogradeApp
+
+    argv = [ASSIGNMENT, "--force"]
+    if os.environ.get("NBGRADER_DB_URL"):
+        argv.append(f"--db={os.environ['NBGRADER_DB_URL']}")
+    # The global instance, as `nbgrader autograde` has: the course's hooks log through it
+    # (traitlets' get_logger), so their lines land in the same log as nbgrader's.
+    app = AutogradeApp.instance()
+    app.initialize(argv)
+    return app
+
+
+def _grade(app, student: str, output: _Output) -> dict:
+    from nbgrader.converters import Autograde, NbGraderException
+    from nbgrader.utils import temp_attrs
+
+    from cnnviz.grading.nbgrader_plugins import pop_timings
+
+    pop_timings()  # nothing of an earlier student's execution
+    ok = False
+    with output.capture():
+        # As NbGraderAPI.autograde (the formgrader) and AutogradeApp.start: one new converter per
+        # student, its preprocessors built anew from the configuration loaded once.
+        with temp_attrs(app.coursedir, assignment_id=ASSIGNMENT, student_id=student):
+            try:
+                converter = Autograde(coursedir=app.coursedir, parent=app)
+                converter.force = True
+                converter.create_student = True
+                converter.start()
+                ok = True
+            except NbGraderException:
+                pass  # nbgrader has logged why; its command exits with 1 here
+            except (Exception, SystemExit):
+                traceback.print_exc()  # what nbgrader's command would print before exiting
+    timings = pop_timings()
+    # The reason even when nbgrader succeeded: the owner still fails a student without an autograded copy.
+    return {"ok": ok, "reason": nbrun.failure_summary(output.text),
+            "retry": not ok and KERNEL_NEVER_ANSWERED in output.text, "timings": timings}
+
+
+def _request(data: bytes, root: Path) -> str:
+    """The student a request names, if it is one with a submission here; else raises ValueError."""
+    student = json.loads(data)["student"]
+    if not isinstance(student, str) or not student or student.startswith(".") or "/" in student \
+            or "\0" in student or not (root / "submitted" / student / ASSIGNMENT).is_dir():
+        raise ValueError(f"no submission of {ASSIGNMENT} for {student!r} in {root / 'submitted'}")
+    return student
+
+
+def serve(channel: socket.socket) -> None:
+    """Load the configuration once, then grade each student the socket asks for until it closes."""
+    root = Path.cwd()
+    output = _Output()
+    app = None
+    with output.capture():
+        try:
+            app = _load_app()
+        except (Exception, SystemExit):
+            traceback.print_exc()
+    if app is None:
+        channel.send(json.dumps({"ready": False, "reason": f"the grader could not load {root}'s nbgrader "
+                                 f"configuration: {nbrun.failure_summary(output.text)}"}).encode())
+        return
+    channel.send(json.dumps({"ready": True}).encode())
+    while True:
+        data, fds, _, _ = socket.recv_fds(channel, MAX_MESSAGE, 4)
+        if not data:
+            # The owner is done with us: this process's kernel template goes first, jail and
+            # cgroup removed, before the owner's grace period for our exit runs out.
+            from cnnviz.grading import kernel_template
+
+            kernel_template.close_all()
+            return
+        try:
+            try:
+                reply = _grade(app, _request(data, root), output)
+            except (ValueError, KeyError, TypeError) as exc:
+                reply = {"ok": False, "reason": f"bad request to the grader: {exc}"[:300]}
+        finally:
+            for fd in fds:
+                os.close(fd)  # the student's lock: released here once the grading is over
+        channel.send(json.dumps(reply).encode())
+
+
+if __name__ == "__main__":
+    serve(socket.socket(fileno=int(sys.argv[1])))
