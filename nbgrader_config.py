@@ -66,7 +66,7 @@ c.ClearSolutions.text_stub = "여기에 답을 쓰세요. / YOUR ANSWER HERE"
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades  # noqa: E402
 
-from cnnviz.grading.nbgrader_plugins import ShortTracebacks  # noqa: E402
+from cnnviz.grading.short_tracebacks import ShortTracebacks  # noqa: E402
 
 from cnnviz.grading import feedback  # noqa: E402
 
@@ -109,7 +109,8 @@ from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput, SaveAutoGrades,
 )
 
-from cnnviz.grading.nbgrader_plugins import FlagForReview, JailedExecute  # noqa: E402
+from cnnviz.grading.flag_for_review import FlagForReview  # noqa: E402
+from cnnviz.grading.jailed_execute import JailedExecute  # noqa: E402
 
 # FlagForReview (cnnviz/grading/guard.py), after the grades are saved: lines of a student's own code
 # that reach for the grader (frames, sys.modules, exec, processes, secrets, ...) are named in
@@ -126,10 +127,10 @@ from nbgrader.preprocessors import ClearOutput, DeduplicateIds, OverwriteKernels
 
 from cnnviz.grading.match_release import MatchRelease  # noqa: E402
 
-# RestoreHiddenTests (cnnviz/grading/nbgrader_plugins.py) is nbgrader's OverwriteCells, without its
+# RestoreHiddenTests (cnnviz/grading/restore_hidden_tests.py) is nbgrader's OverwriteCells, without its
 # "checksum has changed!" warning for every test cell that is exactly as released (released
 # without its hidden tests, by nbgrader's design); a cell really edited is still reported.
-from cnnviz.grading.nbgrader_plugins import RestoreHiddenTests  # noqa: E402
+from cnnviz.grading.restore_hidden_tests import RestoreHiddenTests  # noqa: E402
 
 c.Autograde.sanitize_preprocessors = [
     ClearOutput, DeduplicateIds, OverwriteKernelspec, MatchRelease, RestoreHiddenTests, CheckCellMetadata,

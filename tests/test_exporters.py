@@ -58,7 +58,7 @@ def test_the_feedback_page_shows_the_steps_and_the_figures(executed):
 
     from cnnviz import lesson
     from cnnviz.grading import feedback
-    from cnnviz.grading.nbgrader_plugins import ShortTracebacks
+    from cnnviz.grading.short_tracebacks import ShortTracebacks
 
     loader = PyFileConfigLoader("nbgrader_config.py", path=str(COURSE_ROOT))
     config = loader.load_config()

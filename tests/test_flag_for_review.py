@@ -1,11 +1,11 @@
-"""FlagForReview (cnnviz/grading/nbgrader_plugins.py) on in-memory notebooks and a scratch gradebook."""
+"""FlagForReview (cnnviz/grading/flag_for_review.py) on in-memory notebooks and a scratch gradebook."""
 
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 from nbgrader.api import Gradebook
 
 from cnnviz.grading import guard
-from cnnviz.grading.nbgrader_plugins import FlagForReview
+from cnnviz.grading.flag_for_review import FlagForReview
 
 ASSIGNMENT, NOTEBOOK, STUDENT = "hw", "hw", "kim"
 SCORES = {"test_x": 1.0, "test_y": 0.0}  # what the checks gave, before the scan

@@ -9,7 +9,7 @@ import nbformat
 from nbgrader import utils
 
 from cnnviz.course import notebooks, pipeline
-from cnnviz.grading.nbgrader_plugins import RestoreHiddenTests
+from cnnviz.grading.restore_hidden_tests import RestoreHiddenTests
 
 
 class _Gradebook:

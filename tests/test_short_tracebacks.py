@@ -1,11 +1,11 @@
-"""ShortTracebacks (cnnviz/grading/nbgrader_plugins.py) on an in-memory notebook."""
+"""ShortTracebacks (cnnviz/grading/short_tracebacks.py) on an in-memory notebook."""
 
 import re
 
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 from cnnviz.checks import SCREEN_COLUMNS, screen_columns
-from cnnviz.grading.nbgrader_plugins import ShortTracebacks
+from cnnviz.grading.short_tracebacks import ShortTracebacks
 
 HANGUL = re.compile("[\uac00-\ud7a3]")
 HIDDEN_LINE = "assert np.allclose(conv_weights, expected)  # a hidden test's code"

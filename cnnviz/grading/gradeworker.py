@@ -18,7 +18,7 @@ lock descriptor passed along (SCM_RIGHTS). The grader holds that descriptor
 until the student is done, so the lock lives exactly as long as the grading,
 and closes it before its one JSON reply: ``ok``, a one-line ``reason``, whether
 the kernel died before it answered (``retry``), and the execution's timings
-(``cnnviz.grading.nbgrader_plugins.pop_timings``). The process is started through
+(``cnnviz.grading.jailed_execute.pop_timings``). The process is started through
 ``nbrun.start``: its own session, killed with the thread that started it.
 """
 
@@ -274,7 +274,7 @@ def _grade(app, student: str, output: _Output) -> dict:
     from nbgrader.converters import Autograde, NbGraderException
     from nbgrader.utils import temp_attrs
 
-    from cnnviz.grading.nbgrader_plugins import pop_timings
+    from cnnviz.grading.jailed_execute import pop_timings
 
     pop_timings()  # nothing of an earlier student's execution
     ok = False

@@ -9,7 +9,7 @@ mistaken for tampering) and name the lines that reach for the grader, the
 interpreter or the machine: running code from strings, frames and
 ``sys.modules``, IPython's history and hooks, processes, sockets, the
 environment, paths outside the notebook's folder. ``FlagForReview``
-(``cnnviz.grading.nbgrader_plugins``) puts those lines in the formgrader for an
+(``cnnviz.grading.flag_for_review``) puts those lines in the formgrader for an
 instructor to look at.
 """
 

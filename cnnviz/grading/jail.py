@@ -1,7 +1,7 @@
 """The grading jail: every student kernel runs confined, however grading starts.
 
 ``JailedKernelManager`` is a jupyter_client kernel manager; nbgrader's
-``Execute`` step gets it through ``cnnviz.grading.nbgrader_plugins.JailedExecute``,
+``Execute`` step gets it through ``cnnviz.grading.jailed_execute.JailedExecute``,
 named in ``nbgrader_config.py``. So ``nbgrader autograde``, the formgrader's
 Autograde button, ``python -m cnnviz autograde`` / ``grade`` and ``make demo``
 all run student code the same way. Each kernel gets:

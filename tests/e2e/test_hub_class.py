@@ -367,7 +367,7 @@ def test_instructor_collects_and_autogrades_from_the_formgrader(the_hub, pages):
     for student in ("student1", "student2"):
         page.locator("#main-table td.student-id", has_text=student).wait_for()
         log = formgrader_click(page, student, "autograde", f"09-instructor-autograded-{student}")
-        # Test cells as released get their hidden tests back quietly (cnnviz.grading.nbgrader_plugins.RestoreHiddenTests).
+        # Test cells as released get their hidden tests back quietly (cnnviz.grading.restore_hidden_tests.RestoreHiddenTests).
         assert "has changed" not in log, log[-2000:]
         row = page.locator("#main-table tr", has=page.locator("td.student-id", has_text=student))
         score = row.locator("td.score")
