@@ -77,3 +77,12 @@ def test_the_subpackages_are_the_only_folders_of_code_below_the_top_level():
     assert folders == {"grading", "course", "deploy"}, folders
     for folder in folders:
         assert (COURSE_ROOT / "cnnviz" / folder / "__init__.py").is_file(), f"cnnviz/{folder} needs its __init__.py"
+
+
+def test_every_module_has_a_test_module_of_its_name():
+    modules = [p for p in (COURSE_ROOT / "cnnviz").rglob("*.py") if p.stem not in ("__init__", "__main__")]
+    stems = [p.stem for p in modules]
+    assert len(stems) == len(set(stems)), "two modules share a name: tests/test_<name>.py would not say which"
+    missing = [str(p.relative_to(COURSE_ROOT)) for p in modules
+               if not (COURSE_ROOT / "tests" / f"test_{p.stem}.py").is_file()]
+    assert not missing, f"these modules have no tests/test_<module>.py: {missing}"
