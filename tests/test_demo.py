@@ -17,25 +17,9 @@ import pytest
 
 from cnnviz import ASSIGNMENT, COURSE_ROOT
 from cnnviz.course import catalogue, demo, nbrun, pipeline
+from test_exchange import _feedback, _released
 
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
-
-
-def _feedback(course: Path, student: str, *, timestamp: bool = True, secret: bool = True) -> Path:
-    folder = course / "feedback" / student / ASSIGNMENT
-    folder.mkdir(parents=True)
-    html = folder / f"{ASSIGNMENT}.html"
-    html.write_text(f"<html><body>feedback for {student}</body></html>")
-    if timestamp:
-        (folder / "timestamp.txt").write_text("2026-11-29 10:00:00.000000 UTC")
-    if secret:
-        (folder / "submission_secret.txt").write_text(f"secret-{student}")
-    return html
-
-
-def _released(exchange: Path) -> dict[str, str]:
-    folder = exchange / "cnnviz" / "feedback"
-    return {p.name: p.read_text() for p in folder.glob("*.html")} if folder.is_dir() else {}
 
 
 def test_a_student_without_feedback_gets_one_line_and_the_others_theirs(tmp_path, capsys):

@@ -6,24 +6,16 @@ from nbgrader.api import Gradebook
 
 from cnnviz.grading import guard
 from cnnviz.grading.flag_for_review import FlagForReview
+from nbcells import nbgrader_cell
 
 ASSIGNMENT, NOTEBOOK, STUDENT = "hw", "hw", "kim"
 SCORES = {"test_x": 1.0, "test_y": 0.0}  # what the checks gave, before the scan
 
 
-def graded_cell(kind, grade_id, source):
-    cell = new_code_cell(source)
-    cell.metadata["nbgrader"] = {"schema_version": 3, "grade_id": grade_id, "task": False,
-                                 "solution": kind == "answer", "grade": kind == "test", "locked": kind == "test"}
-    if kind == "test":
-        cell.metadata["nbgrader"]["points"] = 1
-    return cell
-
-
 def submission(answer_x="x = 1", answer_y="y = 2", added=None):
     """answer_x, test_x, answer_y, test_y, then a cell the student added (if any)."""
-    cells = [graded_cell("answer", "answer_x", answer_x), graded_cell("test", "test_x", "check(x)"),
-             graded_cell("answer", "answer_y", answer_y), graded_cell("test", "test_y", "check(y)")]
+    cells = [nbgrader_cell("answer", "answer_x", answer_x), nbgrader_cell("test", "test_x", "check(x)"),
+             nbgrader_cell("answer", "answer_y", answer_y), nbgrader_cell("test", "test_y", "check(y)")]
     if added is not None:
         cells.append(new_code_cell(added))
     return new_notebook(cells=cells)

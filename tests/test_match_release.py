@@ -7,19 +7,9 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from nbgrader.api import Gradebook
 
 from cnnviz.grading.match_release import MatchRelease, MismatchedRelease, layout_digest, submission_layout
+from nbcells import nbgrader_cell
 
 ASSIGNMENT, NOTEBOOK, STUDENT = "hw", "hw", "kim"
-
-
-def cell(kind, grade_id, source="", points=1.0):
-    """A cell as nbgrader's release writes it: an answer, a test, or a read-only markdown cell."""
-    made = new_markdown_cell(source) if kind == "locked" else new_code_cell(source)
-    made.metadata["nbgrader"] = {"schema_version": 3, "grade_id": grade_id, "task": False,
-                                 "solution": kind == "answer", "grade": kind == "test",
-                                 "locked": kind in ("test", "locked")}
-    if kind == "test":
-        made.metadata["nbgrader"]["points"] = points
-    return made
 
 
 def release(*cells):
@@ -56,15 +46,15 @@ def ids(nb):
 
 
 def test_a_submission_of_the_current_release_is_left_as_it_is(db_url):
-    nb = release(cell("locked", "intro"), cell("answer", "answer_x", "x = 1"), cell("test", "test_x"),
-                 cell("answer", "answer_y", "y = 2"), cell("test", "test_y"))
+    nb = release(nbgrader_cell("locked", "intro"), nbgrader_cell("answer", "answer_x", "x = 1"), nbgrader_cell("test", "test_x"),
+                 nbgrader_cell("answer", "answer_y", "y = 2"), nbgrader_cell("test", "test_y"))
     assert ids(run(nb, db_url)) == ["intro", "answer_x", "test_x", "answer_y", "test_y"]
 
 
 def test_a_test_cell_added_since_is_put_back_after_the_cell_before_it_in_the_release(db_url):
     # test_y is new in the current release; the student's release ended at answer_y.
-    nb = release(cell("locked", "intro"), cell("answer", "answer_x", "x = 1"), cell("test", "test_x"),
-                 cell("answer", "answer_y", "y = 2"), new_code_cell("print(y)"))
+    nb = release(nbgrader_cell("locked", "intro"), nbgrader_cell("answer", "answer_x", "x = 1"), nbgrader_cell("test", "test_x"),
+                 nbgrader_cell("answer", "answer_y", "y = 2"), new_code_cell("print(y)"))
     graded = run(nb, db_url)
     assert ids(graded) == ["intro", "answer_x", "test_x", "answer_y", "test_y", "<plain print(y)>"]
     put_back = graded.cells[4]
@@ -82,22 +72,22 @@ def test_a_missing_test_cell_after_a_read_only_cell_does_not_stop_grading(db_url
         gradebook.add_source_cell("test_0", NOTEBOOK, ASSIGNMENT, cell_type="code", locked=True,
                                   source="assert True", checksum="c")
         gradebook.add_grade_cell("test_0", NOTEBOOK, ASSIGNMENT, max_score=1.0, cell_type="code")
-    graded = run(release(new_code_cell("a = 1"), cell("locked", "intro")), db_url)
+    graded = run(release(new_code_cell("a = 1"), nbgrader_cell("locked", "intro")), db_url)
     assert ids(graded) == ["<plain a = 1>", "intro", "test_0"]
 
 
 def test_cells_the_current_release_no_longer_has_are_dropped_or_made_plain(db_url):
     # The student's release had answer_z/test_z, since removed (or an edit reverted).
-    nb = release(cell("locked", "intro"), cell("answer", "answer_x", "x = 1"), cell("test", "test_x"),
-                 cell("answer", "answer_z", "z = 3"), cell("test", "test_z", "assert z == 3"),
-                 cell("answer", "answer_y", "y = 2 + z - 3"), cell("test", "test_y"))
+    nb = release(nbgrader_cell("locked", "intro"), nbgrader_cell("answer", "answer_x", "x = 1"), nbgrader_cell("test", "test_x"),
+                 nbgrader_cell("answer", "answer_z", "z = 3"), nbgrader_cell("test", "test_z", "assert z == 3"),
+                 nbgrader_cell("answer", "answer_y", "y = 2 + z - 3"), nbgrader_cell("test", "test_y"))
     graded = run(nb, db_url)
     assert ids(graded) == ["intro", "answer_x", "test_x", "<plain z = 3>", "answer_y", "test_y"]
 
 
 def test_a_submission_without_an_answer_cell_of_the_current_release_is_refused_in_one_line(db_url, caplog):
     # Made before answer_y (and test_y) existed.
-    nb = release(cell("locked", "intro"), cell("answer", "answer_x", "x = 1"), cell("test", "test_x"))
+    nb = release(nbgrader_cell("locked", "intro"), nbgrader_cell("answer", "answer_x", "x = 1"), nbgrader_cell("test", "test_x"))
     with caplog.at_level(logging.ERROR), pytest.raises(MismatchedRelease) as refused:
         run(nb, db_url)
     message = str(refused.value)
@@ -108,7 +98,7 @@ def test_a_submission_without_an_answer_cell_of_the_current_release_is_refused_i
 
 
 def test_the_layout_names_answers_tests_and_points():
-    nb = release(cell("answer", "a", "x = 1"), cell("test", "t", points=3), cell("locked", "intro"))
+    nb = release(nbgrader_cell("answer", "a", "x = 1"), nbgrader_cell("test", "t", points=3), nbgrader_cell("locked", "intro"))
     assert submission_layout(nb) == (["a"], {"t": 3.0})
     assert layout_digest(["a"], {"t": 3.0}) != layout_digest(["a"], {"t": 2.0})
     assert layout_digest(["a"], {"t": 3.0}) == layout_digest(["a"], {"t": 3})

@@ -17,6 +17,7 @@ from nbgrader import utils
 
 from cnnviz import COURSE_ROOT
 from cnnviz.grading import sanitize, trusted
+from nbcells import nbgrader_cell
 
 SCRIPT = "<script>document.title='PWNED'</script>"
 DANGER = re.compile(r"<script|<iframe|<object|<embed|<form|<svg|<style|<img|<link|<meta|<base|\son\w+\s*=|"
@@ -42,19 +43,16 @@ def display(data, metadata=None, kind="display_data"):
     return new_output("display_data", data=data, metadata=metadata or {})
 
 
+def answer_with(*outputs):
+    """The answer cell these tests show outputs in."""
+    return nbgrader_cell("answer", "dense_model", "x = 1", outputs=outputs)
+
+
 def run(*cells, metadata=None):
     nb = new_notebook(metadata=metadata or {})
     nb.cells.extend(cells)  # unvalidated, as a student's file may be
     nb, _ = sanitize.SanitizeSubmission().preprocess(nb, {})
     return nb
-
-
-def answer_cell(*outputs):
-    cell = new_code_cell("x = 1")
-    cell.metadata["nbgrader"] = {"solution": True, "grade": False, "locked": False, "grade_id": "dense_model",
-                                 "schema_version": 3}
-    cell.outputs = list(outputs)
-    return cell
 
 
 # --------------------------------------------------------------------------- outputs, by MIME type
@@ -66,7 +64,7 @@ def test_html_output_keeps_its_table_and_korean_and_loses_every_script():
             "<div style='position:fixed;top:0;left:0;width:100%;height:100%'>덮개</div>"
             "<svg onload=alert(1)><foreignObject><script>x</script></foreignObject></svg>"
             "<div class='modal-backdrop'>배경</div><a href='https://keras.io'>keras</a>")
-    out = run(answer_cell(display({"text/html": html, "text/plain": "<table>"}))).cells[0].outputs[0]
+    out = run(answer_with(display({"text/html": html, "text/plain": "<table>"}))).cells[0].outputs[0]
     cleaned = out.data["text/html"]
     assert not DANGER.search(cleaned), cleaned
     assert "<table>" in cleaned and "<th>층</th>" in cleaned and "<td>합성곱</td>" in cleaned
@@ -80,17 +78,17 @@ def test_html_output_keeps_its_table_and_korean_and_loses_every_script():
                                   "application/x-cnnviz-unknown", "text/vnd.cnnviz+html"])
 def test_script_carrying_and_unknown_types_are_removed_and_the_removal_is_said(mime):
     value = {"model_id": "1", "version_major": 2} if mime.endswith("+json") else f"{SCRIPT}<svg onload=x>"
-    out = run(answer_cell(display({mime: value}))).cells[0].outputs[0]
+    out = run(answer_with(display({mime: value}))).cells[0].outputs[0]
     assert list(out.data) == ["text/plain"], out.data
     assert "output removed" in out.data["text/plain"] and mime in out.data["text/plain"]
 
 
 def test_markdown_and_latex_outputs_become_clean_html_formulas_included():
     bundle = {"text/markdown": f"**굵게** [x](javascript:alert(1)) {SCRIPT}", "text/plain": "md"}
-    markdown = run(answer_cell(display(bundle))).cells[0].outputs[0].data
+    markdown = run(answer_with(display(bundle))).cells[0].outputs[0].data
     assert "text/markdown" not in markdown and not DANGER.search(markdown["text/html"])
     assert "<strong>굵게</strong>" in markdown["text/html"]
-    latex = run(answer_cell(display({"text/latex": r"$\sqrt{x_i} \href{javascript:alert(1)}{y}$"}))).cells[0]
+    latex = run(answer_with(display({"text/latex": r"$\sqrt{x_i} \href{javascript:alert(1)}{y}$"}))).cells[0]
     html = latex.outputs[0].data.get("text/html", "")
     assert "javascript" not in html and "<msqrt>" in html, latex.outputs[0].data
 
@@ -99,7 +97,7 @@ def test_png_figures_stay_and_fake_images_cannot_leave_their_img_tag():
     png = png_base64()
     breakout = 'iVBORw0KGgo" onerror="alert(1)'
     jpeg_lie = base64.b64encode(b"<svg onload=alert(1)>").decode()
-    cell = answer_cell(display({"image/png": png, "text/plain": "<Figure>"},
+    cell = answer_with(display({"image/png": png, "text/plain": "<Figure>"},
                                metadata={"image/png": {"width": 300, "height": "1 onload=alert(1)"},
                                          "filenames": {"image/png": "javascript:alert(1)"}}),
                        display({"image/png": breakout}), display({"image/jpeg": jpeg_lie}))
@@ -109,7 +107,7 @@ def test_png_figures_stay_and_fake_images_cannot_leave_their_img_tag():
 
 
 def test_streams_and_execute_results_keep_text_without_terminal_escapes():
-    cell = answer_cell(new_output("stream", name="stdout", text="평균\x1b]0;title\x07 \x1b[2J0.01\x1b[31m!\x1b[0m\n"),
+    cell = answer_with(new_output("stream", name="stdout", text="평균\x1b]0;title\x07 \x1b[2J0.01\x1b[31m!\x1b[0m\n"),
                        display({"text/plain": "'\x1b]8;;http://x\x1b\\link'"}, kind="execute_result"))
     stream, result = run(cell).cells[0].outputs
     assert stream.text == "평균 0.01\x1b[31m!\x1b[0m\n", "colours stay (nbconvert draws them), other escapes go"
@@ -119,7 +117,7 @@ def test_streams_and_execute_results_keep_text_without_terminal_escapes():
 # --------------------------------------------------------------------------- errors
 
 def test_error_names_values_and_tracebacks_are_plain_text():
-    cell = answer_cell(new_output("error", ename="<img src=x onerror=alert(1)>Error", evalue="bad\x1b]0;t\x07 값",
+    cell = answer_with(new_output("error", ename="<img src=x onerror=alert(1)>Error", evalue="bad\x1b]0;t\x07 값",
                                   traceback=["\x1b[31mTraceback\x1b[0m", "\x1b[2K<script>x</script>"]))
     error = run(cell).cells[0].outputs[0]
     assert error.ename == "imgsrcxonerroralert1Error" and error.evalue == "bad 값"
@@ -141,11 +139,7 @@ def test_the_verdicts_trusted_checks_write_pass_unchanged():
 
 def test_no_score_changes_whatever_the_outputs():
     def grade_cell(outputs):
-        cell = new_code_cell("check()")
-        cell.metadata["nbgrader"] = {"grade": True, "solution": False, "locked": True, "points": 5,
-                                     "grade_id": "test_x", "schema_version": 3}
-        cell.outputs = outputs
-        return cell
+        return nbgrader_cell("test", "test_x", "check()", points=5, outputs=outputs)
 
     cases = [[], [trusted._error("AssertionError", "wrong")], [display({"text/plain": "2.5"}, kind="execute_result")],
              [display({"text/html": SCRIPT}), new_output("stream", name="stderr", text="warn")],
@@ -247,7 +241,7 @@ def _course_config():
 
 
 def _hostile_notebook():
-    cell = answer_cell(display({"text/html": SCRIPT, "application/javascript": "document.title='PWNED'"}),
+    cell = answer_with(display({"text/html": SCRIPT, "application/javascript": "document.title='PWNED'"}),
                        display({"application/vnd.jupyter.widget-view+json": {"model_id": "m"}}))
     markdown = new_markdown_cell(f"{SCRIPT} [x](javascript:alert(1))")
     return new_notebook(cells=[markdown, cell], metadata={"widgets": {

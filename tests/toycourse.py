@@ -2,10 +2,11 @@
 real assignment name, but a two-step notebook with no TensorFlow, so that the
 tests measure the fan-out and the gradebook, not the lesson."""
 
-from nbformat.v4 import new_code_cell, new_notebook
+from nbformat.v4 import new_notebook
 
 from cnnviz import ASSIGNMENT, settings
 from cnnviz.course import notebooks, pipeline
+from nbcells import nbgrader_cell
 
 NOTEBOOK = settings.NOTEBOOK
 # The toy steps are plain asserts, not steps of cnnviz.lesson: grade them by their own
@@ -14,22 +15,13 @@ WITHOUT_TRUSTED_CHECKS = ("\nc.Autograde.autograde_preprocessors = [p for p in c
                           "    if p not in (PrepareJailRun, TrustedChecks)]\n")
 
 
-def _cell(source, **nbgrader):
-    cell = new_code_cell(source)
-    cell.metadata["nbgrader"] = {"schema_version": 3, "task": False, "locked": False,
-                                 "solution": False, "grade": False, **nbgrader}
-    return cell
-
-
 def toy_source_notebook():
     """Two steps: `answer` sets x (test_x, 1 point), `answer_y` sets y (test_y, 1 point)."""
     cells = [
-        _cell("### BEGIN SOLUTION\nx = 1\n### END SOLUTION", grade_id="answer", solution=True),
-        _cell('"""x is 1."""\nassert x == 1, "x should be 1"', grade_id="test_x", grade=True,
-              locked=True, points=1),
-        _cell("### BEGIN SOLUTION\ny = 2\n### END SOLUTION", grade_id="answer_y", solution=True),
-        _cell('"""y is 2."""\nassert y == 2, "y should be 2"', grade_id="test_y", grade=True,
-              locked=True, points=1),
+        nbgrader_cell("answer", "answer", "### BEGIN SOLUTION\nx = 1\n### END SOLUTION"),
+        nbgrader_cell("test", "test_x", '"""x is 1."""\nassert x == 1, "x should be 1"'),
+        nbgrader_cell("answer", "answer_y", "### BEGIN SOLUTION\ny = 2\n### END SOLUTION"),
+        nbgrader_cell("test", "test_y", '"""y is 2."""\nassert y == 2, "y should be 2"'),
     ]
     nb = new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
