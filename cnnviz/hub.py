@@ -66,12 +66,12 @@ from . import ASSIGNMENT, COURSE_ROOT, CourseError, lock, settings
 HUB_DIR = COURSE_ROOT / "hub"
 STATE = HUB_DIR / "state"
 CONFIG_FILE = HUB_DIR / "jupyterhub_config.py"
-SYSTEM = Path(os.environ.get("CNNVIZ_HUB_SYSTEM", "/srv/cnnviz-hub"))
+SYSTEM = settings.hub_system_dir()
 ENV = SYSTEM / "env"
 PYTHON_COPY = SYSTEM / "python"  # the course venv's interpreter, for every user (course_python)
 KERAS_HOME = SYSTEM / "keras"
 STUDENT_CONFIG = SYSTEM / "student-config"
-EXCHANGE = Path(os.environ.get("CNNVIZ_HUB_EXCHANGE", "/srv/nbgrader/exchange"))
+EXCHANGE = settings.hub_exchange_dir()
 COURSE_ID = settings.COURSE_ID
 INSTRUCTOR = "instructor"
 COURSE_DIR_NAME = "course"
@@ -93,7 +93,11 @@ STUDENT_DISABLED_SERVER_EXTENSIONS = ("nbgrader.server_extensions.formgrader",
 
 def port() -> int:
     """The hub's port on 127.0.0.1 (``CNNVIZ_HUB_PORT``, default 8000)."""
-    return int(os.environ.get("CNNVIZ_HUB_PORT", "8000"))
+    text = settings.hub_port_text()
+    if not text.isdigit() or not 1 <= int(text) <= 65535 - 81:
+        raise CourseError(f"{settings.HUB_PORT_VARIABLE}={text!r}: give a port number from 1 to {65535 - 81} "
+                          "(the hub also listens on the next one and on the one 81 above it)")
+    return int(text)
 
 
 def url() -> str:
@@ -114,7 +118,7 @@ def students() -> list[str]:
     listed = roster.hub_students(COURSE_ROOT)
     if listed is not None:
         return listed
-    count = os.environ.get("CNNVIZ_HUB_STUDENTS", "2")
+    count = settings.hub_students_text()
     if not count.isdigit() or not 1 <= int(count) <= 500:
         raise CourseError(f"CNNVIZ_HUB_STUDENTS={count!r}: give a number of students from 1 to 500")
     return [f"student{k}" for k in range(1, int(count) + 1)]
@@ -583,8 +587,7 @@ def _import_roster(course: Path) -> None:
     """The roster the accounts came from, imported into the instructor's gradebook (names, emails, LMS ids)."""
     from . import roster
 
-    named = os.environ.get(roster.ROSTER_VARIABLE)
-    source = Path(named) if named else roster.roster_path(COURSE_ROOT)
+    source = settings.hub_roster_file() or roster.roster_path(COURSE_ROOT)
     if not source.is_file():
         return
     # A course's roster.json is read back as saved (cnnviz.roster.read); an LMS file is parsed again.
@@ -673,7 +676,7 @@ def start_hub() -> bool:
                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                start_new_session=True,
                                # hub/jupyterhub_config.py imports this very checkout's cnnviz, whichever is installed.
-                               env=dict(os.environ, CNNVIZ_HUB_PORT=str(port()),
+                               env=dict(os.environ, **{settings.HUB_PORT_VARIABLE: str(port())},
                                         PYTHONPATH=os.pathsep.join(filter(None, [str(COURSE_ROOT),
                                                                                  os.environ.get("PYTHONPATH")]))))
     PID_FILE.write_text(str(process.pid))
