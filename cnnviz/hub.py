@@ -528,13 +528,20 @@ def ensure_exchange() -> Path:
 
 # --------------------------------------------------------------------------- 5. the instructor's course
 
+def account_env(name: str) -> dict[str, str]:
+    """What the hub gives account ``name``'s server and commands: the users' environment first on PATH,
+    what every notebook kernel needs (``settings.kernel_env``; their kernels inherit it), and for the
+    instructor the full course package."""
+    env = {"PATH": f"{ENV / 'bin'}:/usr/local/bin:/usr/bin:/bin", **settings.kernel_env(), "LANG": "C.UTF-8"}
+    if name == INSTRUCTOR:
+        env["PYTHONPATH"] = str(instructor_course())  # the full package, for the formgrader and source/
+    return env
+
+
 def as_user(name: str, *command: str, cwd: Path) -> subprocess.CompletedProcess:
     """Run ``command`` as account ``name`` with the hub's environment for that account."""
     entry = pwd.getpwnam(name)
-    env = {"HOME": entry.pw_dir, "USER": name, "LOGNAME": name, "PATH": f"{ENV / 'bin'}:/usr/bin:/bin",
-           settings.TF_LOG_VARIABLE: settings.TF_LOG_LEVEL_KERNELS, "LANG": "C.UTF-8"}
-    if name == INSTRUCTOR:
-        env["PYTHONPATH"] = str(instructor_course())
+    env = {"HOME": entry.pw_dir, "USER": name, "LOGNAME": name, **account_env(name)}
     return _run("runuser", "-u", name, "--", "env", "-i", *[f"{k}={v}" for k, v in env.items()], *command,
                 cwd=cwd)
 
@@ -756,11 +763,9 @@ def _pre_spawn(spawner) -> None:
     """Each account's server: its folder, its environment; students without the course's internals."""
     name = spawner.user.name
     home = Path(pwd.getpwnam(name).pw_dir)
-    env = {"PATH": f"{ENV / 'bin'}:/usr/local/bin:/usr/bin:/bin",
-           settings.TF_LOG_VARIABLE: settings.TF_LOG_LEVEL_KERNELS, "LANG": "C.UTF-8"}
+    env = account_env(name)
     if name == INSTRUCTOR:
         spawner.notebook_dir = str(instructor_course())
-        env["PYTHONPATH"] = str(instructor_course())  # the full package, for the formgrader and source/
     else:
         spawner.notebook_dir = str(home)
         # Before the environment's own config in Jupyter's search path; their settings and
