@@ -14,7 +14,7 @@ Modules, one concern each (the README's layout table lists the same):
 - ``pipeline``         the course folders and nbgrader's steps: release, solutions, feedback, export, scratch courses;
 - ``classgrade``       the class driver every command grades with: one nbgrader per student, locks, journal, Dask;
 - ``spotcheck``        one notebook graded outside any class (``cnnviz grade``, the catalogue tests);
-- ``catalogue``        the right and wrong submissions of ``tests/submissions/catalogue.toml``;
+- ``catalogue``        the right and wrong submissions (``demo_class.toml``, ``tests/submissions/catalogue.toml``);
 - ``demo``             ``make demo``: the instructor's loop on a demo class in a scratch course;
 - ``intake``           a submission reduced to its notebook before nbgrader copies it;
 - ``jail``             the grading jail every student kernel runs in;
