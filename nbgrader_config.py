@@ -94,12 +94,19 @@ c.ExchangeFactory.release_feedback = "cnnviz.grading.exchange.ReleaseFeedbackPer
 # One honest kernel peaks near 800 MB; TensorFlow reserves several GiB of address space.
 # The tree's cap stays above one process's address space plus both tmpfs, so a runaway
 # allocation is a MemoryError in its own cell; only a bomb over many processes or files is killed.
-c.JailedKernelManager.memory_limit_mb = 7168  # the kernel's whole process tree, tmpfs included
-c.JailedKernelManager.address_space_limit_mb = 6144  # per process: a runaway allocation fails its cell
-c.JailedKernelManager.process_limit = 512  # processes and threads
-c.JailedKernelManager.cpu_limit = 1.0  # cores
-c.JailedKernelManager.home_size_mb = 256  # its only writable folders: home and /tmp
-c.JailedKernelManager.tmp_size_mb = 256
+# The numbers are the jail's defaults, kept once in cnnviz/grading/jail.py (class Limits, with why each is
+# what it is); `python -m cnnviz jail-check` prints the ones a kernel gets. To change one for this
+# course, put a number here instead, e.g. `c.JailedKernelManager.memory_limit_mb = 4096`.
+from cnnviz.grading.jail import Limits  # noqa: E402
+
+_jail = Limits()
+c.JailedKernelManager.memory_limit_mb = _jail.memory_mb  # the kernel's whole process tree, tmpfs included
+c.JailedKernelManager.address_space_limit_mb = _jail.address_space_mb  # per process: a runaway allocation fails its cell
+c.JailedKernelManager.process_limit = _jail.processes  # processes and threads
+c.JailedKernelManager.cpu_limit = _jail.cpus  # cores
+c.JailedKernelManager.home_size_mb = _jail.home_mb  # its only writable folders: home and /tmp
+c.JailedKernelManager.tmp_size_mb = _jail.tmp_mb
+c.JailedKernelManager.file_size_limit_mb = _jail.file_mb  # largest file a kernel writes
 # Intake (cnnviz/grading/intake.py): before nbgrader copies a submission (following links, as the
 # grader), it is reduced to its notebook and the assignment's files; links, devices, FIFOs,
 # extra or oversized files go to quarantine/ in the course root, with one line per student.

@@ -50,7 +50,7 @@ def db_url(root: Path = COURSE_ROOT) -> str:
 
     ``nbgrader_config.py`` sets ``CourseDirectory.db_url`` to exactly this.
     """
-    return (os.environ.get(DB_URL_VARIABLE)
+    return (db_url_override()
             or f"sqlite:///{Path(root) / GRADEBOOK_FILE}?timeout={SQLITE_TIMEOUT_SECONDS}")
 
 
@@ -64,6 +64,12 @@ MEMORY_PER_WORKER_MB = 1200
 # a different environment grade into the same gradebook with the same settings.
 PASSED_ENV_PREFIXES = ("CNNVIZ_", "NBGRADER_")
 PASSED_ENV_NAMES = ("TF_CPP_MIN_LOG_LEVEL",)
+
+
+def passed_env() -> dict[str, str]:
+    """This process's variables named by ``PASSED_ENV_PREFIXES`` / ``PASSED_ENV_NAMES``, read now."""
+    return {key: value for key, value in os.environ.items()
+            if key.startswith(PASSED_ENV_PREFIXES) or key in PASSED_ENV_NAMES}
 
 # --------------------------------------------------------------------------- environment
 
@@ -110,6 +116,69 @@ def keras_cache_dir() -> Path:
     home = os.environ.get(KERAS_HOME_VARIABLE) or KERAS_HOME_DEFAULT
     # Keras expands "~" in KERAS_HOME (keras.utils.get_file), so must we.
     return Path(home).expanduser() / "datasets" / "fashion-mnist"
+
+
+# --------------------------------------------------------------------------- the course's own variables
+
+# Read at call time, not at import: tests and users set them while a process runs.
+
+CACHE_VARIABLE = "CNNVIZ_CACHE"
+
+
+def cache_dir() -> Path:
+    """Where computed references are kept: ``$CNNVIZ_CACHE`` or ``~/.cache/cnnviz``."""
+    return Path(os.environ.get(CACHE_VARIABLE) or Path.home() / ".cache" / "cnnviz")
+
+
+FASHION_MNIST_VARIABLE = "FASHION_MNIST_DIR"
+
+
+def fashion_mnist_dir() -> str | None:
+    """``$FASHION_MNIST_DIR`` as given (a folder of the four official .gz files), or None when unset or empty."""
+    return os.environ.get(FASHION_MNIST_VARIABLE) or None
+
+
+# ``make hub``: its system folders, its port, its accounts.
+HUB_SYSTEM_VARIABLE = "CNNVIZ_HUB_SYSTEM"
+HUB_SYSTEM_DEFAULT = "/srv/cnnviz-hub"
+HUB_EXCHANGE_VARIABLE = "CNNVIZ_HUB_EXCHANGE"
+HUB_EXCHANGE_DEFAULT = "/srv/nbgrader/exchange"
+HUB_PORT_VARIABLE = "CNNVIZ_HUB_PORT"
+HUB_PORT_DEFAULT = "8000"
+HUB_STUDENTS_VARIABLE = "CNNVIZ_HUB_STUDENTS"
+HUB_STUDENTS_DEFAULT = "2"
+HUB_ROSTER_VARIABLE = "CNNVIZ_HUB_ROSTER"
+
+
+def hub_system_dir() -> Path:
+    """The hub's system folder (the users' environment, the shared Keras cache): ``$CNNVIZ_HUB_SYSTEM``."""
+    return Path(os.environ.get(HUB_SYSTEM_VARIABLE, HUB_SYSTEM_DEFAULT))
+
+
+def hub_exchange_dir() -> Path:
+    """nbgrader's exchange for the hub: ``$CNNVIZ_HUB_EXCHANGE``."""
+    return Path(os.environ.get(HUB_EXCHANGE_VARIABLE, HUB_EXCHANGE_DEFAULT))
+
+
+def hub_port_text() -> str:
+    """``$CNNVIZ_HUB_PORT`` as given, else the default (``cnnviz.deploy.hub.port`` makes it a number)."""
+    return os.environ.get(HUB_PORT_VARIABLE, HUB_PORT_DEFAULT)
+
+
+def hub_students_text() -> str:
+    """``$CNNVIZ_HUB_STUDENTS`` as given, else the default (``cnnviz.deploy.hub.students`` checks it)."""
+    return os.environ.get(HUB_STUDENTS_VARIABLE, HUB_STUDENTS_DEFAULT)
+
+
+def hub_roster_file() -> Path | None:
+    """The roster file ``$CNNVIZ_HUB_ROSTER`` names, or None when unset or empty."""
+    named = os.environ.get(HUB_ROSTER_VARIABLE)
+    return Path(named) if named else None
+
+
+def db_url_override() -> str | None:
+    """``$NBGRADER_DB_URL`` when set and not empty: a gradebook URL that overrides the course's file."""
+    return os.environ.get(DB_URL_VARIABLE) or None
 
 
 # --------------------------------------------------------------------------- the servers' pages

@@ -105,6 +105,14 @@ def test_the_catalogue_holds_enough_wrong_and_right_submissions():
     assert {"solution", "untouched-release"} <= {entry.name for entry in CATALOGUE}
 
 
+def test_the_demo_class_is_every_demo_entry_and_comes_from_the_package_alone():
+    """`make demo` reads cnnviz/course/demo_class.toml only: an entry marked for it in tests/ would be left out."""
+    from_tests = catalogue.read_submissions(catalogue.CATALOGUE)
+    assert [entry.name for entry in from_tests if entry.demo] == [], \
+        "move the demo = true entries of tests/submissions/catalogue.toml to cnnviz/course/demo_class.toml"
+    assert [entry.name for entry in catalogue.demo_class()] == [entry.name for entry in CATALOGUE if entry.demo]
+
+
 def test_submission_names_are_unique():
     names = [entry.name for entry in CATALOGUE]
     assert sorted({n for n in names if names.count(n) > 1}) == []

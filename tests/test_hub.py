@@ -75,6 +75,20 @@ def test_the_instructors_server_opens_the_course_with_the_full_package(monkeypat
     assert "JUPYTER_CONFIG_PATH" not in spawner.environment
 
 
+def test_every_accounts_server_and_commands_give_kernels_inline_figures_and_quiet_tensorflow(monkeypatch):
+    """Kernels inherit their server's environment: both accounts' servers, and what runs as them."""
+    ran = []
+    monkeypatch.setattr(hub, "_run", lambda *command, cwd: ran.append(command))
+    for name in ("student1", "instructor"):
+        spawner = _spawner(name, monkeypatch)
+        hub._pre_spawn(spawner)
+        hub.as_user(name, "python", "-c", "pass", cwd="/")
+        given = dict(word.split("=", 1) for word in ran[-1][ran[-1].index("-i") + 1:] if "=" in word)
+        for env in (spawner.environment, given):
+            assert env["MPLBACKEND"] == "module://matplotlib_inline.backend_inline", (name, env)
+            assert env["TF_CPP_MIN_LOG_LEVEL"] == "3", (name, env)
+
+
 def test_students_lose_the_formgrader_and_create_assignment(tmp_path, monkeypatch):
     monkeypatch.setattr(hub, "STUDENT_CONFIG", tmp_path / "student-config")
     import json

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from test_jail import _processes_named as processes_named
+from test_jail import jail_command
 from toycourse import NOTEBOOK, submit_answer
 
 from cnnviz import ASSIGNMENT, COURSE_ROOT, CourseError, settings
@@ -295,6 +296,44 @@ def template_kernel(tmp_path, monkeypatch):
     template.run = type("NoCgroupRun", (), {"cgroup": None})()
     monkeypatch.setattr(os, "chown", lambda *args: None)
     return template.new_kernel()
+
+
+def _seen_in_a_new_bubblewrap(command):
+    """The environment a kernel started by this bubblewrap command sees: bubblewrap clears the
+    grader's (--clearenv), sets each --setenv, then sets PWD to its --chdir folder."""
+    assert "--clearenv" in command, "a new jail must not inherit the grader's environment"
+    cleared = command.index("--clearenv")
+    env = {}
+    for k, word in enumerate(command[:command.index("--")]):
+        if word == "--setenv":
+            assert k > cleared, f"{command[k + 1]} is set before --clearenv and lost"
+            env[command[k + 1]] = command[k + 2]
+    env["PWD"] = command[command.index("--chdir") + 1]
+    return env
+
+
+def _seen_when_forked(command):
+    """The environment a kernel forked from the template sees: cnnviz.grading.forkserver replaces its own
+    by the request's (os.environ.clear, then update)."""
+    return json.loads(command[6])["environment"]
+
+
+def test_a_kernel_sees_the_same_environment_in_a_new_jail_and_forked_from_the_template(tmp_path, monkeypatch):
+    monkeypatch.setenv("NBGRADER_DB_URL", "postgresql://grader:secret@127.0.0.1/cnnviz")
+    monkeypatch.setenv("MPLBACKEND", "Agg")  # the course's commands draw off-screen; kernels must not
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "0")
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    fresh = _seen_in_a_new_bubblewrap(jail_command(tmp_path))
+    forked = _seen_when_forked(template_kernel(tmp_path, monkeypatch).command(
+        [sys.executable, "-I", "-m", "ipykernel_launcher", "-f", "k.json"], []))
+    assert fresh == forked, f"only in a new jail: {sorted(set(fresh.items()) - set(forked.items()))}; " \
+                            f"only when forked: {sorted(set(forked.items()) - set(fresh.items()))}"
+    # What either kernel needs, and nothing of the grader's own environment.
+    assert fresh["MPLBACKEND"] == "module://matplotlib_inline.backend_inline", "figures would not reach the notebook"
+    assert fresh["TF_CPP_MIN_LOG_LEVEL"] == "3", "TensorFlow's C++ lines would land in graded notebooks"
+    assert fresh["HOME"] == fresh["PWD"] == jail.HOME
+    assert fresh["NBGRADER_EXECUTION"] == "autograde", "nbgrader's own flag must reach the kernel"
+    assert "NBGRADER_DB_URL" not in fresh and "secret" not in json.dumps(fresh)
 
 
 def test_where_no_template_can_start_kernels_get_a_jail_of_their_own_and_one_warning(monkeypatch):

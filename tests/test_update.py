@@ -143,6 +143,18 @@ def test_change_describes_each_kind_once():
     assert change.describe() == "added a; removed b; points c 1→2; edited d"
 
 
+@pytest.mark.slow  # two nbgrader runs, about 20 s
+def test_a_source_that_does_not_release_is_refused_before_anything_changes(toy_course):
+    """The new release is tried in a scratch course first: nbgrader's refusal, in one error, and the
+    course's own release stays as it was."""
+    released = toy_course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    before = released.read_bytes()
+    edit_source(toy_course, lambda nb: setattr(nb.cells[0], "source", "### BEGIN SOLUTION\nx = 1\n"))
+    with pytest.raises(CourseError, match=f"the new source of {ASSIGNMENT} does not release, so nothing was changed"):
+        update._try_release(toy_course, ASSIGNMENT)
+    assert released.read_bytes() == before
+
+
 @pytest.fixture
 def released_course(tmp_path, gradebook_url, monkeypatch):
     """A course whose gradebook knows the toy release and holds kim's manual grade on test_x."""

@@ -1,10 +1,13 @@
-"""The submission catalogue (``tests/submissions/catalogue.toml``): right and wrong submissions.
+"""The submission catalogue: right and wrong submissions, and the scores each must get.
 
 Each entry is the released notebook filled in one way: the instructor's
 solution everywhere but the answers it overrides or leaves blank, and the
-graded cells it must lose. The catalogue tests, the hostile suite, ``make
-demo`` (entries with ``demo = true``), the hub's class test and the benchmarks
-build their submissions from it.
+graded cells it must lose. ``make demo``'s class (entries with ``demo = true``)
+is ``cnnviz/course/demo_class.toml``, shipped with this package, and the demo reads
+only that (:func:`demo_class`). The whole catalogue (:func:`load_catalogue`)
+is that file and, in the repository, ``tests/submissions/catalogue.toml``;
+the catalogue tests, the hostile suite, the hub's class test and the
+benchmarks build their submissions from it.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from pathlib import Path
 from cnnviz import COURSE_ROOT
 from cnnviz.course.notebooks import fill_release, solution_answers
 
+DEMO_CLASS = Path(__file__).resolve().parent / "demo_class.toml"
+# The rest of the catalogue: the tests' submissions, in the repository only (never installed).
 CATALOGUE = COURSE_ROOT / "tests" / "submissions" / "catalogue.toml"
 
 
@@ -46,11 +51,21 @@ class Submission:
                 for grade_id, p in points.items()}
 
 
-def load_catalogue(path: Path = CATALOGUE) -> list[Submission]:
-    """Read the submission catalogue (TOML)."""
+def read_submissions(path: Path) -> list[Submission]:
+    """The entries of one catalogue file (TOML, ``[[submission]]`` tables)."""
     with open(path, "rb") as handle:
         data = tomllib.load(handle)
     return [Submission(**entry) for entry in data["submission"]]
+
+
+def demo_class() -> list[Submission]:
+    """``make demo``'s class: the entries of ``cnnviz/course/demo_class.toml``."""
+    return [entry for entry in read_submissions(DEMO_CLASS) if entry.demo]
+
+
+def load_catalogue(path: Path = CATALOGUE) -> list[Submission]:
+    """The whole submission catalogue: the demo class, then the entries of ``path`` where it exists."""
+    return read_submissions(DEMO_CLASS) + (read_submissions(path) if Path(path).is_file() else [])
 
 
 def by_name(path: Path = CATALOGUE) -> dict[str, Submission]:

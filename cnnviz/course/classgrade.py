@@ -122,8 +122,7 @@ def _available_memory_bytes() -> int | None:
 
 def passed_env() -> dict[str, str]:
     """The client's settings every task gets, whatever its worker's own environment says."""
-    return {key: value for key, value in os.environ.items()
-            if key.startswith(settings.PASSED_ENV_PREFIXES) or key in settings.PASSED_ENV_NAMES}
+    return settings.passed_env()
 
 
 # --------------------------------------------------------------------------- the journal

@@ -27,12 +27,12 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from cnnviz import CourseError
+from cnnviz import CourseError, settings
 from cnnviz.settings import keras_cache_dir
 
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 DEBIAN_PACKAGE = "dataset-fashion-mnist"
-ENV_DIR = "FASHION_MNIST_DIR"
+ENV_DIR = settings.FASHION_MNIST_VARIABLE
 
 
 @dataclass(frozen=True)
@@ -143,7 +143,7 @@ def install_debian_package() -> bool:
 
 def find_source(allow_apt: bool = True) -> Path | None:
     """The folder to copy from: ``$FASHION_MNIST_DIR``, then Debian's, else None."""
-    named = os.environ.get(ENV_DIR)
+    named = settings.fashion_mnist_dir()
     if named:
         folder = Path(named).expanduser()
         if not folder.is_dir():

@@ -36,7 +36,7 @@ def demo(parent: Path = DEMO_PARENT, root: Path = COURSE_ROOT) -> dict[str, dict
 
     print("[demo] 3/6 demo submissions -> submitted/")
     release_nb, source_nb = read_notebook(where["release"]), read_notebook(where["source"])
-    class_ = [entry for entry in catalogue.load_catalogue() if entry.demo]
+    class_ = catalogue.demo_class()
     for entry in class_:
         target = pipeline.collect(scratch, entry.name, entry.notebook(release_nb, source_nb))
         print(f"       {entry.name:<28} {entry.mistake}  ({target.relative_to(scratch)})")

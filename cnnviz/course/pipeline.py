@@ -39,9 +39,10 @@ def paths(root: Path = COURSE_ROOT) -> dict[str, Path]:
 # --------------------------------------------------------------------------- scratch courses
 
 def scratch_course(parent: Path, root: Path = COURSE_ROOT, *, source_notebook=None, extra_config: str = "",
-                   own_gradebook: bool = True, fresh: bool = False) -> Path:
-    """A throw-away course ``parent/course``: ``root``'s config and source, the assignment generated.
+                   own_gradebook: bool = True, fresh: bool = False, assignment: str = ASSIGNMENT) -> Path:
+    """A throw-away course ``parent/course``: ``root``'s config and source, ``assignment`` generated.
 
+    Raises CourseError (nbgrader's own words) when ``assignment`` does not release.
     ``source_notebook`` replaces the source notebook; ``extra_config`` is appended to
     ``nbgrader_config.py``. With ``own_gradebook`` the course's gradebook is its own
     SQLite file (:func:`scratch_db_url`) even when ``NBGRADER_DB_URL`` names another,
@@ -54,13 +55,13 @@ def scratch_course(parent: Path, root: Path = COURSE_ROOT, *, source_notebook=No
     course.mkdir(parents=True)
     shutil.copytree(root / "source", course / "source")
     if source_notebook is not None:
-        nbformat.write(source_notebook, course / "source" / ASSIGNMENT / NOTEBOOK)
+        nbformat.write(source_notebook, course / "source" / assignment / NOTEBOOK)
     config = (root / "nbgrader_config.py").read_text(encoding="utf-8") + extra_config
     if own_gradebook:
         config += f"\n# A scratch course: its own gradebook, whatever NBGRADER_DB_URL says.\n" \
                   f"c.CourseDirectory.db_url = {scratch_db_url(course)!r}\n"
     (course / "nbgrader_config.py").write_text(config, encoding="utf-8")
-    run_nbgrader("generate_assignment", ASSIGNMENT, "--force", root=course, quiet=True)
+    run_nbgrader("generate_assignment", assignment, "--force", root=course, quiet=True)
     return course
 
 

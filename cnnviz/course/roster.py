@@ -37,7 +37,7 @@ from pathlib import Path
 from cnnviz import COURSE_ROOT, CourseError, settings
 
 ROSTER_FILE = "roster.json"
-ROSTER_VARIABLE = "CNNVIZ_HUB_ROSTER"
+ROSTER_VARIABLE = settings.HUB_ROSTER_VARIABLE
 # A login id becomes a Linux user name, a hub user and nbgrader's student id: the portable
 # user names of useradd (lower case, digit, _ and -, starting with a letter or _), at most 32.
 LOGIN_PATTERN = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
@@ -279,8 +279,8 @@ def printable(names) -> str:
 def hub_students(root: Path = COURSE_ROOT) -> list[str] | None:
     """The login ids ``make hub`` makes accounts for: ``$CNNVIZ_HUB_ROSTER``'s file, else the course's
     last import, else None (the numbered demo accounts)."""
-    named = os.environ.get(ROSTER_VARIABLE)
-    if named:
-        return [s.login for s in read(Path(named))[1]]
+    named = settings.hub_roster_file()
+    if named is not None:
+        return [s.login for s in read(named)[1]]
     saved = load(root)
     return [s.login for s in saved] if saved is not None else None

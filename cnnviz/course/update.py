@@ -21,7 +21,6 @@ refused with one line (``cnnviz.grading.match_release``).
 from __future__ import annotations
 
 import json
-import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -175,16 +174,12 @@ def _source_notebooks(root: Path, assignment: str) -> dict[str, dict]:
 
 
 def _try_release(root: Path, assignment: str) -> None:
-    """Generate the new release in a scratch course: a source nbgrader rejects changes nothing."""
-    from cnnviz.course.nbrun import run_nbgrader
+    """Generate the new release in a scratch course (its own gradebook): a source nbgrader rejects changes nothing."""
+    from cnnviz.course.pipeline import scratch_course
 
     with tempfile.TemporaryDirectory(prefix="cnnviz-update-") as scratch:
-        scratch = Path(scratch)
-        shutil.copy(root / "nbgrader_config.py", scratch / "nbgrader_config.py")
-        shutil.copytree(root / "source" / assignment, scratch / "source" / assignment)
         try:
-            run_nbgrader("generate_assignment", assignment, "--force",
-                         f"--db=sqlite:///{scratch / 'gradebook.db'}", root=scratch, quiet=True)
+            scratch_course(Path(scratch), root, assignment=assignment)
         except CourseError as exc:
             raise CourseError(f"the new source of {assignment} does not release, so nothing was changed:\n"
                               f"{exc}") from None

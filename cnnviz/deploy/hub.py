@@ -67,12 +67,12 @@ from cnnviz.course import lock
 HUB_DIR = COURSE_ROOT / "hub"
 STATE = HUB_DIR / "state"
 CONFIG_FILE = HUB_DIR / "jupyterhub_config.py"
-SYSTEM = Path(os.environ.get("CNNVIZ_HUB_SYSTEM", "/srv/cnnviz-hub"))
+SYSTEM = settings.hub_system_dir()
 ENV = SYSTEM / "env"
 PYTHON_COPY = SYSTEM / "python"  # the course venv's interpreter, for every user (course_python)
 KERAS_HOME = SYSTEM / "keras"
 STUDENT_CONFIG = SYSTEM / "student-config"
-EXCHANGE = Path(os.environ.get("CNNVIZ_HUB_EXCHANGE", "/srv/nbgrader/exchange"))
+EXCHANGE = settings.hub_exchange_dir()
 COURSE_ID = settings.COURSE_ID
 INSTRUCTOR = "instructor"
 COURSE_DIR_NAME = "course"
@@ -94,7 +94,11 @@ STUDENT_DISABLED_SERVER_EXTENSIONS = ("nbgrader.server_extensions.formgrader",
 
 def port() -> int:
     """The hub's port on 127.0.0.1 (``CNNVIZ_HUB_PORT``, default 8000)."""
-    return int(os.environ.get("CNNVIZ_HUB_PORT", "8000"))
+    text = settings.hub_port_text()
+    if not text.isdigit() or not 1 <= int(text) <= 65535 - 81:
+        raise CourseError(f"{settings.HUB_PORT_VARIABLE}={text!r}: give a port number from 1 to {65535 - 81} "
+                          "(the hub also listens on the next one and on the one 81 above it)")
+    return int(text)
 
 
 def url() -> str:
@@ -115,7 +119,7 @@ def students() -> list[str]:
     listed = roster.hub_students(COURSE_ROOT)
     if listed is not None:
         return listed
-    count = os.environ.get("CNNVIZ_HUB_STUDENTS", "2")
+    count = settings.hub_students_text()
     if not count.isdigit() or not 1 <= int(count) <= 500:
         raise CourseError(f"CNNVIZ_HUB_STUDENTS={count!r}: give a number of students from 1 to 500")
     return [f"student{k}" for k in range(1, int(count) + 1)]
@@ -525,13 +529,20 @@ def ensure_exchange() -> Path:
 
 # --------------------------------------------------------------------------- 5. the instructor's course
 
+def account_env(name: str) -> dict[str, str]:
+    """What the hub gives account ``name``'s server and commands: the users' environment first on PATH,
+    what every notebook kernel needs (``settings.kernel_env``; their kernels inherit it), and for the
+    instructor the full course package."""
+    env = {"PATH": f"{ENV / 'bin'}:/usr/local/bin:/usr/bin:/bin", **settings.kernel_env(), "LANG": "C.UTF-8"}
+    if name == INSTRUCTOR:
+        env["PYTHONPATH"] = str(instructor_course())  # the full package, for the formgrader and source/
+    return env
+
+
 def as_user(name: str, *command: str, cwd: Path) -> subprocess.CompletedProcess:
     """Run ``command`` as account ``name`` with the hub's environment for that account."""
     entry = pwd.getpwnam(name)
-    env = {"HOME": entry.pw_dir, "USER": name, "LOGNAME": name, "PATH": f"{ENV / 'bin'}:/usr/bin:/bin",
-           settings.TF_LOG_VARIABLE: settings.TF_LOG_LEVEL_KERNELS, "LANG": "C.UTF-8"}
-    if name == INSTRUCTOR:
-        env["PYTHONPATH"] = str(instructor_course())
+    env = {"HOME": entry.pw_dir, "USER": name, "LOGNAME": name, **account_env(name)}
     return _run("runuser", "-u", name, "--", "env", "-i", *[f"{k}={v}" for k, v in env.items()], *command,
                 cwd=cwd)
 
@@ -584,8 +595,7 @@ def _import_roster(course: Path) -> None:
     """The roster the accounts came from, imported into the instructor's gradebook (names, emails, LMS ids)."""
     from cnnviz.course import roster
 
-    named = os.environ.get(roster.ROSTER_VARIABLE)
-    source = Path(named) if named else roster.roster_path(COURSE_ROOT)
+    source = settings.hub_roster_file() or roster.roster_path(COURSE_ROOT)
     if not source.is_file():
         return
     # A course's roster.json is read back as saved (cnnviz.course.roster.read); an LMS file is parsed again.
@@ -674,7 +684,7 @@ def start_hub() -> bool:
                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                start_new_session=True,
                                # hub/jupyterhub_config.py imports this very checkout's cnnviz, whichever is installed.
-                               env=dict(os.environ, CNNVIZ_HUB_PORT=str(port()),
+                               env=dict(os.environ, **{settings.HUB_PORT_VARIABLE: str(port())},
                                         PYTHONPATH=os.pathsep.join(filter(None, [str(COURSE_ROOT),
                                                                                  os.environ.get("PYTHONPATH")]))))
     PID_FILE.write_text(str(process.pid))
@@ -754,11 +764,9 @@ def _pre_spawn(spawner) -> None:
     """Each account's server: its folder, its environment; students without the course's internals."""
     name = spawner.user.name
     home = Path(pwd.getpwnam(name).pw_dir)
-    env = {"PATH": f"{ENV / 'bin'}:/usr/local/bin:/usr/bin:/bin",
-           settings.TF_LOG_VARIABLE: settings.TF_LOG_LEVEL_KERNELS, "LANG": "C.UTF-8"}
+    env = account_env(name)
     if name == INSTRUCTOR:
         spawner.notebook_dir = str(instructor_course())
-        env["PYTHONPATH"] = str(instructor_course())  # the full package, for the formgrader and source/
     else:
         spawner.notebook_dir = str(home)
         # Before the environment's own config in Jupyter's search path; their settings and

@@ -38,7 +38,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cnnviz import ASSIGNMENT
+from cnnviz import ASSIGNMENT, settings
 from cnnviz.course import nbrun
 from cnnviz.grading import jail
 
@@ -261,8 +261,8 @@ def _load_app():
     from nbgrader.apps.autogradeapp import AutogradeApp
 
     argv = [ASSIGNMENT, "--force"]
-    if os.environ.get("NBGRADER_DB_URL"):
-        argv.append(f"--db={os.environ['NBGRADER_DB_URL']}")
+    if settings.db_url_override():
+        argv.append(f"--db={settings.db_url_override()}")
     # The global instance, as `nbgrader autograde` has: the course's hooks log through it
     # (traitlets' get_logger), so their lines land in the same log as nbgrader's.
     app = AutogradeApp.instance()

@@ -463,10 +463,18 @@ def _parent_dirs(destinations: list[str]) -> list[str]:
 
 
 def kernel_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The kernel's whole environment: an allow-list, nothing inherited from the grader."""
+    """The jailed kernel's whole environment: an allow-list, nothing inherited from the grader.
+
+    The only place it is built, however the kernel starts: a new bubblewrap sets exactly these
+    (``bwrap_command``: ``--clearenv``, then ``--setenv``), and a kernel forked from a template
+    gets them in its request (``cnnviz.grading.kernel_template``), which ``cnnviz.grading.forkserver`` puts in
+    place of its own environment.
+    """
     env = {
         "PATH": os.pathsep.join([str(Path(sys.prefix) / "bin"), "/usr/local/bin", "/usr/bin", "/bin"]),
         "HOME": HOME,
+        # bubblewrap sets PWD to its --chdir folder; a forked kernel gets it from here, the same.
+        "PWD": HOME,
         "LANG": "C.UTF-8",
         "TMPDIR": "/tmp",
         # Figures as inline PNGs in the executed notebook (what nbgrader keeps), and no
@@ -483,6 +491,13 @@ def kernel_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
         env["NBGRADER_EXECUTION"] = os.environ["NBGRADER_EXECUTION"]
     env.update(extra or {})
     return env
+
+
+def launcher_environment() -> dict[str, str]:
+    """The environment of the processes that start a jail (the launcher, bubblewrap, a template's stub):
+    enough to find their programs, nothing else of the grader's. The kernel never sees it
+    (bubblewrap clears it; a forked kernel replaces it by ``kernel_environment``)."""
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}
 
 
 def bwrap_command(command: list[str], identity: Identity, limits: Limits, *,
@@ -738,7 +753,7 @@ def _kernel_manager_class():
             command = self._jail.command(kernel_cmd, assignment_files(workdir))
             # The launcher starts from "/" with nothing of the grader's environment.
             kw["cwd"] = "/"
-            kw["env"] = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}
+            kw["env"] = launcher_environment()
             return await super()._async_launch_kernel(command, **kw)
 
         async def _async_cleanup_resources(self, restart: bool = False) -> None:
@@ -818,7 +833,7 @@ def jail_check(limits: Limits, user: str = JAIL_USER, cgroup_parent: str = "",
         probe = [sys.executable, "-I", "-c", PROBE, token, *(sensitive or [])]
         process = subprocess.Popen(run.command(probe, []), cwd="/", text=True, stdin=subprocess.PIPE,
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                   env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
+                                   env=launcher_environment())
         first = process.stdout.readline()
         member = run.cgroup is None or not first or bool(run.cgroup.pids())
         # The probe's uid as the host sees it (inside, a user namespace shows only its own map).
@@ -909,8 +924,8 @@ def all_hold(facts: dict, identity: Identity) -> bool:
 
 
 def allowed_environment() -> set[str]:
-    """Variable names a jailed process may have: the allow-list, and PWD (bubblewrap's --chdir)."""
-    return set(kernel_environment({"NBGRADER_EXECUTION": "autograde"})) | {"PWD"}
+    """Variable names a jailed process may have: the allow-list (PWD included, as bubblewrap sets it)."""
+    return set(kernel_environment({"NBGRADER_EXECUTION": "autograde"}))
 
 
 def describe_probe(facts: dict, identity: Identity, applied: dict[str, str], plan: str,

@@ -32,7 +32,8 @@ import uuid
 from pathlib import Path
 
 from cnnviz import CourseError, settings
-from cnnviz.grading.jail import HOME, MiB, JailRun, KernelCgroup, KernelPlace, Limits, kernel_environment
+from cnnviz.grading.jail import (HOME, MiB, JailRun, KernelCgroup, KernelPlace, Limits, kernel_environment,
+                                 launcher_environment)
 
 # How long a template may take to import everything (a loaded 2-core grader needs ~10 s).
 READY_TIMEOUT = 180.0
@@ -117,8 +118,7 @@ class KernelTemplate:
         self.errors = self.run.root / "template.log"
         with open(self.errors, "wb") as errors:
             self.process = subprocess.Popen(argv, cwd="/", stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                            stderr=errors, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-                                                                "LANG": "C.UTF-8"})
+                                            stderr=errors, env=launcher_environment())
         started = time.monotonic()
         ready = _read_line(self.process.stdout, READY_TIMEOUT)
         if ready != "ready":
@@ -139,7 +139,7 @@ class KernelTemplate:
         try:
             result = subprocess.run(kernel.command([sys.executable, "-I", "-c", SELF_TEST], []), cwd="/",
                                     capture_output=True, text=True, timeout=60,
-                                    env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
+                                    env=launcher_environment())
         except subprocess.TimeoutExpired:
             return "no answer in 60 s"
         finally:

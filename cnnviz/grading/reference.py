@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from cnnviz import CHECKPOINT_NAME, CourseError, facts
+from cnnviz import CHECKPOINT_NAME, CourseError, facts, settings
 
 CACHE_VERSION = 2
 # The layers the NumPy forward pass knows, with the activations it applies.
@@ -151,11 +151,6 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def cache_dir() -> Path:
-    """Where computed references are kept: ``$CNNVIZ_CACHE`` or ``~/.cache/cnnviz``."""
-    return Path(os.environ.get("CNNVIZ_CACHE") or Path.home() / ".cache" / "cnnviz")
-
-
 def _compute(checkpoint: Path) -> References:
     import keras
 
@@ -213,7 +208,7 @@ def _load(path: Path) -> References | None:
 
 @lru_cache(maxsize=4)
 def _references(checkpoint: str, digest: str) -> References:
-    cached = cache_dir() / f"references-{digest[:32]}.npz"
+    cached = settings.cache_dir() / f"references-{digest[:32]}.npz"
     refs = _load(cached)
     if refs is None:
         refs = _compute(Path(checkpoint))
