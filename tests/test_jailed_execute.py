@@ -1,0 +1,74 @@
+"""JailedExecute (cnnviz/nbgrader_plugins.py) reports why nbclient gave up on a notebook as a record, by type.
+
+nbclient itself is replaced here by its two steps (the kernel's first reply, then
+each cell), so that each way of failing can be made without a kernel; the slow
+tests of tests/test_classgrade.py grade real runaway submissions.
+"""
+
+import pytest
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbformat.v4 import new_code_cell, new_notebook
+from nbgrader.preprocessors import Execute
+
+from cnnviz import failures, nbgrader_plugins
+
+
+def graded_cell(source, grade_id):
+    cell = new_code_cell(source)
+    cell.metadata["nbgrader"] = {"grade": True, "grade_id": grade_id, "points": 1, "solution": False}
+    return cell
+
+
+@pytest.fixture
+def execute(monkeypatch):
+    """Run a JailedExecute whose kernel answers (or not) and whose cell "boom" raises ``error``."""
+    def run(error, kernel_answers=True):
+        def start_new_kernel_client(self):
+            if not kernel_answers:
+                raise error
+            return object()
+
+        def preprocess(self, nb, resources=None, km=None):
+            self.start_new_kernel_client()
+            for index, cell in enumerate(nb.cells):
+                self.preprocess_cell(cell, resources, index)
+            return nb, resources
+
+        def preprocess_cell(self, cell, resources, index):
+            if cell.source == "boom":
+                raise error
+            return cell, resources
+
+        monkeypatch.setattr(Execute, "start_new_kernel_client", start_new_kernel_client)
+        monkeypatch.setattr(Execute, "preprocess", preprocess)
+        monkeypatch.setattr(Execute, "preprocess_cell", preprocess_cell)
+        nb = new_notebook(cells=[new_code_cell("x = 1"), graded_cell("boom", "test_x")])
+        failures.pop_reported()
+        with pytest.raises(type(error)):
+            nbgrader_plugins.JailedExecute().preprocess(nb, {"nbgrader": {"student": "kim"}})
+        return failures.pop_reported()
+    return run
+
+
+def test_a_kernel_that_dies_in_a_cell_is_reported_with_that_cell(execute):
+    [failure] = execute(DeadKernelError("Kernel died"))
+    assert failure == failures.Failure(failures.KERNEL_DIED, "kim", "test_x", failures.KERNEL_DIED_REASON)
+    assert not failure.retry
+
+
+def test_a_cell_timeout_is_reported_with_its_cell(execute):
+    [failure] = execute(CellTimeoutError("no reply"))
+    assert (failure.kind, failure.cell) == (failures.TIMEOUT, "test_x") and "Execute.timeout" in failure.reason
+
+
+@pytest.mark.parametrize("error", [RuntimeError("Kernel died before replying to kernel_info"),
+                                   RuntimeError("Kernel didn't respond in 180 seconds")])
+def test_a_kernel_that_never_answers_is_reported_whatever_its_words_and_is_tried_again(execute, error):
+    [failure] = execute(error, kernel_answers=False)
+    assert (failure.kind, failure.student, failure.cell) == (failures.KERNEL_NEVER_ANSWERED, "kim", "")
+    assert failure.retry
+
+
+def test_any_other_error_is_left_to_nbgrader(execute):
+    assert execute(ValueError("nbgrader's own")) == []
+    assert execute(RuntimeError("after the first reply")) == []
