@@ -10,7 +10,8 @@ Modules, one concern each (the README's layout table lists the same):
 - ``lesson``           the lesson's 20 graded steps, their visible and hidden checks;
 - ``reference``        expected values recomputed from the checkpoint and data files;
 - ``notebooks``        notebook files read and checked once, nbgrader cells by grade_id;
-- ``nbrun``            running nbgrader: its environment, one subprocess helper, one failure summary;
+- ``nbrun``            running nbgrader: its environment, one subprocess helper, why it failed;
+- ``failures``         why a submission was not graded, as a record (kind, student, cell, reason) across processes;
 - ``pipeline``         the course folders and nbgrader's steps: release, solutions, feedback, export, scratch courses;
 - ``classgrade``       the class driver every command grades with: one nbgrader per student, locks, journal, Dask;
 - ``spotcheck``        one notebook graded outside any class (``cnnviz grade``, the catalogue tests);
