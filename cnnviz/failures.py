@@ -107,13 +107,15 @@ class Refused(Exception):
         self.failure = failure
 
 
-# What report() was told in this process since the last pop_reported().
+# What report() was told in this process since the last pop_reported(), the latest KEEP_REPORTED.
 _reported: list[Failure] = []
+KEEP_REPORTED = 100
 
 
 def report(failure: Failure) -> None:
     """Tell whoever started this grading why it failed (see the module docstring)."""
     _reported.append(failure)
+    del _reported[:-KEEP_REPORTED]  # a process nobody pops (nbgrader's formgrader) keeps only the latest
     path = settings.failures_file()
     if path:
         with open(path, "a", encoding="utf-8") as file:

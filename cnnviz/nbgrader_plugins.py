@@ -69,6 +69,7 @@ class JailedExecute(Execute):
 
     def start_new_kernel_client(self):
         started = time.perf_counter()
+        self._asked = True  # the kernel runs; what fails from here on is its first reply
         try:
             client = super().start_new_kernel_client()
             self._answered = True
@@ -82,7 +83,7 @@ class JailedExecute(Execute):
 
     def preprocess(self, nb, resources=None, km=None):
         started = time.perf_counter()
-        self._answered, self._cell = False, ""
+        self._asked, self._answered, self._cell = False, False, ""
         try:
             return super().preprocess(nb, resources, km)
         except (CellTimeoutError, DeadKernelError, RuntimeError) as exc:
@@ -90,7 +91,7 @@ class JailedExecute(Execute):
             # and where it came (a kernel that never answered its first request ran no student code).
             if isinstance(exc, CellTimeoutError):
                 kind, reason = failures.TIMEOUT, failures.TIMEOUT_REASON
-            elif not self._answered:
+            elif self._asked and not self._answered:
                 kind, reason, self._cell = failures.KERNEL_NEVER_ANSWERED, failures.KERNEL_NEVER_ANSWERED_REASON, ""
             elif isinstance(exc, DeadKernelError):
                 kind, reason = failures.KERNEL_DIED, failures.KERNEL_DIED_REASON

@@ -78,3 +78,12 @@ def test_read_file_skips_lines_that_are_no_record(tmp_path):
     path.write_text("not json\n" + json.dumps({"kind": "nonsense"}) + "\n" + good.to_json() + "\n")
     assert failures.read_file(path) == [good]
     assert failures.read_file(tmp_path / "absent") == []
+
+
+def test_a_process_nobody_pops_keeps_only_the_latest_records(monkeypatch):
+    monkeypatch.delenv(settings.FAILURES_FILE_VARIABLE, raising=False)
+    failures.pop_reported()
+    for number in range(failures.KEEP_REPORTED + 5):
+        failures.report(Failure(failures.REFUSED, f"s{number}"))
+    kept = failures.pop_reported()
+    assert len(kept) == failures.KEEP_REPORTED and kept[-1].student == f"s{failures.KEEP_REPORTED + 4}"

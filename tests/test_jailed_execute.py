@@ -69,6 +69,24 @@ def test_a_kernel_that_never_answers_is_reported_whatever_its_words_and_is_tried
     assert failure.retry
 
 
+def test_a_kernel_that_never_started_is_left_to_nbgrader_with_its_own_reason(monkeypatch):
+    # The jail could not start it: no first request was sent, and no retry would help.
+    def start_new_kernel(self, **kwargs):
+        raise RuntimeError("bwrap: cannot create the namespace")
+
+    monkeypatch.setattr(Execute, "start_new_kernel", start_new_kernel, raising=False)
+
+    def preprocess(self, nb, resources=None, km=None):
+        self.start_new_kernel()
+        self.start_new_kernel_client()
+
+    monkeypatch.setattr(Execute, "preprocess", preprocess)
+    failures.pop_reported()
+    with pytest.raises(RuntimeError):
+        nbgrader_plugins.JailedExecute().preprocess(new_notebook(), {"nbgrader": {"student": "kim"}})
+    assert failures.pop_reported() == []
+
+
 def test_any_other_error_is_left_to_nbgrader(execute):
     assert execute(ValueError("nbgrader's own")) == []
     assert execute(RuntimeError("after the first reply")) == []
