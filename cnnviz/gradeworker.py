@@ -284,7 +284,7 @@ def _grade(app, student: str, output: _Output) -> dict:
 
     pop_timings()  # nothing of an earlier student's execution
     failures.pop_reported()
-    ok = False
+    ok, raised = False, None
     with output.capture():
         # As NbGraderAPI.autograde (the formgrader) and AutogradeApp.start: one new converter per
         # student, its preprocessors built anew from the configuration loaded once.
@@ -297,10 +297,14 @@ def _grade(app, student: str, output: _Output) -> dict:
                 ok = True
             except NbGraderException:
                 pass  # nbgrader has logged why (our preprocessors and hook reported it); its command exits with 1 here
-            except (Exception, SystemExit):
+            except (Exception, SystemExit) as exc:
                 traceback.print_exc()  # what nbgrader's command would print before exiting
+                raised = exc
     timings = pop_timings()
-    failure = nbrun.failure_of(ok, failures.pop_reported(), output.text, student)
+    reported = failures.pop_reported()
+    if raised is not None and not reported:  # not nbgrader's logged failure: the exception says why
+        reported = [Failure(failures.NBGRADER_ERROR, student, "", f"{type(raised).__name__}: {raised}")]
+    failure = nbrun.failure_of(ok, reported, output.text, student)
     return {"failure": failure.to_dict() if failure else None, "timings": timings}
 
 
