@@ -395,7 +395,7 @@ def _stop(process: subprocess.Popen) -> None:
 def warm_up(checkpoint: Path, cache: Path) -> float:
     """Untimed: the grader's references into the shared cache, TensorFlow's files into the OS's cache."""
     started = time.perf_counter()
-    code = "import sys\nfrom cnnviz import reference\nreference.for_checkpoint(sys.argv[1])\n"
+    code = "import sys\nfrom cnnviz.grading import reference\nreference.for_checkpoint(sys.argv[1])\n"
     result = subprocess.run([sys.executable, "-c", code, str(checkpoint)], cwd=REPO, env=base_env(cache),
                             text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     if result.returncode != 0:

@@ -2,8 +2,9 @@
 
 Each check reads plain facts, so the same code runs in the student's kernel
 (Validate) and in the grader's own process (the score). A failed check raises
-``AssertionError`` with one message, Korean first, then English, separated by
-`` / ``. The message names the student's variable, says what is wrong and
+``CheckFailed`` (an ``AssertionError``) that carries its message as a pair,
+Korean and English, rendered as one line ``korean / english`` (:func:`render`)
+only where it is shown. The message names the student's variable, says what is wrong and
 where to look, and never shows a value the student should have computed.
 
 Figures are checked through what matplotlib holds (images, colour limits,
@@ -25,23 +26,42 @@ from cnnviz.facts import Axes, Fact, Figure, Histogram, Image, Layer, Missing, M
 
 
 class CheckFailed(AssertionError):
-    """A failed check: an ``AssertionError`` that IPython shows as its message alone.
+    """A failed check: an ``AssertionError`` that carries its message as a pair, Korean and English.
 
-    IPython renders an exception through its ``_render_traceback_`` when it has
-    one, so a student sees ``AssertionError: <message>`` and none of the
-    course's own frames, which only say where the check lives.
+    ``str()`` is the one-line form ``korean / english`` that nbgrader and the
+    catalogue read; IPython renders it through ``_render_traceback_``, so a
+    student sees ``AssertionError: <message>`` laid out by :func:`screen_lines`
+    and none of the course's own frames, which only say where the check lives.
     """
 
-    reference = False  # see fail()
+    def __init__(self, korean: str, english: str, reference: bool = False):
+        super().__init__(render(korean, english))
+        self.korean, self.english = korean, english
+        self.reference = reference  # see fail()
+
+    def __reduce__(self):  # an exception is copied by its args: keep the pair
+        return type(self), (self.korean, self.english, self.reference)
 
     def _render_traceback_(self) -> list[str]:
-        lines = screen_lines(str(self), prefix="AssertionError: ")
+        lines = screen_lines(self.korean, self.english, prefix="AssertionError: ")
         lines[0] = "\x1b[0;31mAssertionError\x1b[0m" + lines[0][len("AssertionError"):]
         return lines
 
 
 # The output's `ename` is the class name: keep the one students know.
 CheckFailed.__name__ = CheckFailed.__qualname__ = "AssertionError"
+
+
+def render(korean: str, english: str) -> str:
+    """A bilingual message in its one-line form, as nbgrader keeps it: ``korean / english``."""
+    return f"{korean} / {english}"
+
+
+def halves(failure: AssertionError) -> tuple[str, str]:
+    """The (Korean, English) pair a failed check carries; any other AssertionError is one text, no English."""
+    if isinstance(failure, CheckFailed):
+        return failure.korean, failure.english
+    return str(failure), ""
 
 
 def fail(ko: str, en: str, *, reference: bool = False) -> NoReturn:
@@ -51,10 +71,8 @@ def fail(ko: str, en: str, *, reference: bool = False) -> NoReturn:
     (``cnnviz.lesson``'s hidden checks), which no check in the student's kernel can make.
     """
     __tracebackhide__ = True
-    failure = CheckFailed(f"{ko} / {en}")
-    failure.reference = reference
     # `from None`: a failure raised while handling another exception shows one message.
-    raise failure from None
+    raise CheckFailed(ko, en, reference) from None
 
 
 # nbgrader's Validate dialog shows a failed cell's output in a <pre> that never wraps, and a
@@ -84,13 +102,19 @@ def wrap(text: str, columns: int = SCREEN_COLUMNS) -> list[str]:
     return lines + [line] if line else lines
 
 
-def screen_lines(message: str, prefix: str = "") -> list[str]:
-    """A ``ko / en`` message as a student reads it: the Korean half, then the English half, each wrapped.
+def screen_lines(korean: str, english: str = "", prefix: str = "") -> list[str]:
+    """A message as a student reads it: ``prefix`` and the Korean half, then the English half, each wrapped.
 
-    ``str()`` of the exception keeps the one-line form that the grader and the catalogue read.
+    A message in one language only (``english`` empty) is its one wrapped paragraph.
     """
-    ko, separator, en = message.partition(" / ")
-    return wrap(prefix + ko) + (wrap(en) if separator else [])
+    return wrap(prefix + korean) + wrap(english)
+
+
+def text_screen_lines(text: str, prefix: str = "") -> list[str]:
+    """:func:`screen_lines` of a message that arrives as text only (an error a notebook's kernel raised,
+    read from the notebook): a one-line bilingual form (:func:`render`) is laid out as its two halves."""
+    korean, _, english = text.partition(" / ")
+    return screen_lines(korean, english, prefix)
 
 
 def check(cond: bool, ko: str, en: str) -> None:

@@ -111,7 +111,7 @@ def against_reference():
     try:
         yield
     except AssertionError as exc:
-        ko, _, en = str(exc).partition(" / ")
+        ko, en = checks.halves(exc)
         checks.fail(ko, en, reference=True)
 
 
@@ -843,7 +843,7 @@ def _in_step(step: Step):
     try:
         yield
     except AssertionError as exc:
-        ko, _, en = str(exc).partition(" / ")
+        ko, en = checks.halves(exc)
         checks.fail(f"[{step.title_ko}] {ko}", f"[{step.title_en}] {en}", reference=getattr(exc, "reference", False))
 
 
@@ -882,15 +882,21 @@ def check_hidden(grade_id: str, namespace: dict) -> None:
 
 @dataclass(frozen=True)
 class Verdict:
-    """The grader's verdict on one step: passed, or the message to show."""
+    """The grader's verdict on one step: passed, or the message to show, as its (Korean, English) pair."""
 
     passed: bool
-    message: str = ""
+    korean: str = ""
+    english: str = ""
     # "visible": Validate names this mistake too; "reference": only a comparison with the grader's
     # reference names it (no visible twin can, see against_reference); "hidden": a hidden check on
     # the student's own values that Validate missed (the catalogue test fails on it).
     stage: str = ""
     crashed: bool = False  # the check itself failed (a bug in the course, not in the answer)
+
+    @property
+    def message(self) -> str:
+        """The message in its one-line form (``checks.render``), "" when passed."""
+        return "" if self.passed else checks.render(self.korean, self.english)
 
 
 def grade(grade_id: str, found: dict[str, Fact], refs, earlier: dict[str, dict[str, Fact]]) -> Verdict:
@@ -903,8 +909,9 @@ def grade(grade_id: str, found: dict[str, Fact], refs, earlier: dict[str, dict[s
             stage = "hidden"
             step.hidden(found, refs, earlier)
     except AssertionError as exc:
-        return Verdict(False, str(exc), "reference" if getattr(exc, "reference", False) else stage)
+        return Verdict(False, *checks.halves(exc), "reference" if getattr(exc, "reference", False) else stage)
     except Exception as exc:  # a defect of the check, reported as such
-        return Verdict(False, f"채점 검사가 오류로 멈췄습니다. 강사에게 알려 주세요. / The check itself failed "
-                              f"({type(exc).__name__}: {str(exc)[:200]}); please tell your instructor.", stage, True)
+        return Verdict(False, "채점 검사가 오류로 멈췄습니다. 강사에게 알려 주세요.",
+                       f"The check itself failed ({type(exc).__name__}: {str(exc)[:200]}); please tell your instructor.",
+                       stage, True)
     return Verdict(True)

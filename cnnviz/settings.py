@@ -64,12 +64,16 @@ MEMORY_PER_WORKER_MB = 1200
 # a different environment grade into the same gradebook with the same settings.
 PASSED_ENV_PREFIXES = ("CNNVIZ_", "NBGRADER_")
 PASSED_ENV_NAMES = ("TF_CPP_MIN_LOG_LEVEL",)
+# The file an `nbgrader autograde` child appends its failure records to (cnnviz/grading/failures.py);
+# set by the class driver for that child alone.
+FAILURES_FILE_VARIABLE = "CNNVIZ_FAILURES_FILE"
 
 
 def passed_env() -> dict[str, str]:
     """This process's variables named by ``PASSED_ENV_PREFIXES`` / ``PASSED_ENV_NAMES``, read now."""
     return {key: value for key, value in os.environ.items()
-            if key.startswith(PASSED_ENV_PREFIXES) or key in PASSED_ENV_NAMES}
+            if (key.startswith(PASSED_ENV_PREFIXES) or key in PASSED_ENV_NAMES)
+            and key != FAILURES_FILE_VARIABLE}  # each nbgrader child gets a file of its own
 
 # --------------------------------------------------------------------------- environment
 
@@ -93,6 +97,11 @@ KERAS_HOME_DEFAULT = os.path.join("~", ".keras")
 # nbformat or nbgrader validates asks for. The course's processes (its commands, the nbgrader
 # processes they start, the tests) leave it out; jsonschema then skips those checks.
 UNUSED_SLOW_MODULES = ("rfc3987_syntax",)
+
+
+def failures_file() -> str | None:
+    """Where this nbgrader process appends its failure records, if its starter reads them."""
+    return os.environ.get(FAILURES_FILE_VARIABLE) or None
 
 
 def skip_unused_slow_modules() -> None:

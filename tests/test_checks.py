@@ -8,6 +8,7 @@ shows the expected value the check was given.
 
 from __future__ import annotations
 
+import copy
 import re
 
 import matplotlib
@@ -163,6 +164,29 @@ def test_fail_raises_one_bilingual_assertion():
         checks.fail("값이 틀렸습니다.", "the value is wrong.")
     assert str(info.value) == "값이 틀렸습니다. / the value is wrong."
     assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+def test_a_failure_carries_its_pair_until_it_is_rendered():
+    with pytest.raises(checks.CheckFailed) as info:
+        checks.fail("`a / b` 값이 틀렸습니다.", "the value of a / b is wrong.", reference=True)
+    failure = info.value
+    assert (failure.korean, failure.english, failure.reference) == ("`a / b` 값이 틀렸습니다.",
+                                                                   "the value of a / b is wrong.", True)
+    assert checks.halves(failure) == (failure.korean, failure.english), "a ' / ' in a half stays in it"
+    assert str(failure) == checks.render(failure.korean, failure.english)
+    again = copy.copy(failure)
+    assert (again.korean, again.english, again.reference, str(again)) == (failure.korean, failure.english,
+                                                                          True, str(failure))
+    assert checks.halves(AssertionError("plain")) == ("plain", "")
+
+
+def test_a_failure_is_shown_as_its_korean_lines_then_its_english_lines():
+    with pytest.raises(checks.CheckFailed) as info:
+        checks.fail("`a / b` 값이 틀렸습니다.", "the value is wrong.")
+    lines = info.value._render_traceback_()
+    assert lines == ["\x1b[0;31mAssertionError\x1b[0m: `a / b` 값이 틀렸습니다.", "the value is wrong."]
+    assert checks.screen_lines("한 언어", prefix="X: ") == ["X: 한 언어"]
+    assert checks.text_screen_lines("가 / b", prefix="X: ") == checks.screen_lines("가", "b", prefix="X: ")
 
 
 def test_check_passes_silently_when_true_and_fails_when_false():

@@ -6,6 +6,7 @@ nbgrader process per student, a grader killed mid-student, the lock it holds, an
 interrupt. The Dask path with a killed worker is tests/test_cluster.py's.
 """
 
+import json
 import shutil
 import signal
 import subprocess
@@ -206,3 +207,35 @@ def test_a_thread_that_dies_takes_its_warm_grader_with_it(tmp_path):
     finally:
         gradeworker.stop_all()
     assert grader.process.returncode == -signal.SIGKILL, grader.process.returncode
+
+
+@pytest.mark.parametrize("case", ["graded", "refused", "raised"])
+def test_a_grading_answers_why_not_as_a_record(monkeypatch, case):
+    """gradeworker._grade with nbgrader's converter replaced: the record, not the output's words, says why."""
+    import types
+
+    import nbgrader.converters
+    from nbgrader.converters import NbGraderException
+
+    from cnnviz.grading import failures
+
+    refused = failures.Failure(failures.REFUSED, "kim", "", "submission not graded: because")
+
+    class Converter:
+        def __init__(self, **kwargs):
+            pass
+
+        def start(self):
+            print("[AutogradeApp | ERROR] words nobody parses for a refusal")
+            if case == "refused":
+                failures.report(refused)
+                raise NbGraderException("Please see the error log")
+            if case == "raised":
+                raise ValueError("the gradebook is gone")
+
+    monkeypatch.setattr(nbgrader.converters, "Autograde", Converter)
+    app = types.SimpleNamespace(coursedir=types.SimpleNamespace(assignment_id="", student_id=""))
+    reply = gradeworker._grade(app, "kim", gradeworker._Output())
+    expected = {"graded": None, "refused": refused,
+                "raised": failures.Failure(failures.NBGRADER_ERROR, "kim", "", "ValueError: the gradebook is gone")}
+    assert json.loads(json.dumps(reply))["failure"] == (expected[case].to_dict() if expected[case] else None)

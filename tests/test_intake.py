@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from cnnviz.grading import intake
+from cnnviz.grading import failures, intake
 
 ASSIGNMENT = "cnn_visualization"
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
@@ -140,3 +140,26 @@ def test_the_hook_logs_one_line_for_a_refused_student(course, caplog):
     lines = [r.getMessage() for r in caplog.records if "[intake]" in r.getMessage()]
     assert len(lines) == 1 and "mallory" in lines[0] and "secret (a symbolic link)" in lines[0], lines
     assert notebooks == [str(folder / NOTEBOOK)]
+
+
+def test_a_refused_notebook_is_reported_as_a_record_and_logged_in_the_same_words(course, caplog):
+    folder = submission(course)
+    (folder / NOTEBOOK).unlink()
+    (folder / NOTEBOOK).symlink_to("/etc/passwd")
+    notebooks = [str(folder / NOTEBOOK)]
+    failures.pop_reported()
+    with caplog.at_level(logging.INFO):
+        intake.reduce_submission(assignment=ASSIGNMENT, student="*", notebooks=notebooks)
+    [failure] = failures.pop_reported()
+    assert notebooks == [] and failure.kind == failures.REFUSED and failure.student == "mallory"
+    assert "submission not graded" in failure.reason and "a symbolic link" in failure.reason
+    lines = [r.getMessage() for r in caplog.records if "[intake]" in r.getMessage()]
+    assert lines == [f"[intake] mallory: {failure.reason}"]
+
+
+def test_a_student_whose_files_are_only_moved_reports_nothing(course):
+    folder = submission(course)
+    (folder / "secret").symlink_to("/etc/shadow")
+    failures.pop_reported()
+    intake.reduce_submission(assignment=ASSIGNMENT, student="*", notebooks=[str(folder / NOTEBOOK)])
+    assert failures.pop_reported() == []

@@ -249,7 +249,7 @@ def test_every_message_fits_one_screen_of_the_validate_dialog(junk_verdicts):
     texts = [message for _, message in _triggered()] + [verdict.message for _, verdict in junk_verdicts]
     too_long = []
     for text in texts:
-        lines = checks.screen_lines(text, prefix="AssertionError: ")
+        lines = checks.text_screen_lines(text, prefix="AssertionError: ")
         wide = [line for line in lines if checks.screen_columns(line) > checks.SCREEN_COLUMNS and " " in line]
         if len(lines) > 10 or wide:
             too_long.append(text)
@@ -257,7 +257,7 @@ def test_every_message_fits_one_screen_of_the_validate_dialog(junk_verdicts):
 
 
 def test_korean_of_the_graders_own_messages():
-    assert report([("NO_FACTS", trusted.NO_FACTS)]) == ""
+    assert report([("NO_FACTS", checks.render(*trusted.NO_FACTS))]) == ""
     crashed = lesson.grade("test_load_model", {"model": Model(class_name="Functional", is_sequential=False)}, None, {})
     assert crashed.crashed and report([("crashed", crashed.message)]) == ""
 

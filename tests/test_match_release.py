@@ -6,6 +6,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from nbgrader.api import Gradebook
 
+from cnnviz.grading import failures
 from cnnviz.grading.match_release import MatchRelease, MismatchedRelease, layout_digest, submission_layout
 from nbcells import nbgrader_cell
 
@@ -95,6 +96,9 @@ def test_a_submission_without_an_answer_cell_of_the_current_release_is_refused_i
     new = layout_digest(["answer_x", "answer_y"], {"test_x": 2.0, "test_y": 1.0})
     assert old != new and old in message and new in message
     assert "answer_y" in message and "submission not graded" in message and "\n" not in message
+    failure = refused.value.failure
+    assert failure.kind == failures.REFUSED and message == f"{failure.student}: {failure.reason}"
+    assert failures.pop_reported()[-1] == failure, "the refusal is reported as a record"
 
 
 def test_the_layout_names_answers_tests_and_points():

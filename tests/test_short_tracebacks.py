@@ -47,3 +47,13 @@ def test_other_outputs_and_cells_without_errors_are_left_as_they_are():
     nb, _ = ShortTracebacks().preprocess(new_notebook(cells=[quiet, failed_cell()]), {})
     assert nb.cells[0].outputs == [new_output("stream", name="stdout", text="1\n")]
     assert nb.cells[1].outputs[0].text == "printed before the failure\n"
+
+
+def test_a_graded_cell_keeps_the_graders_own_layout_of_its_message():
+    # TrustedChecks laid it out from the pair, whose Korean half may hold " / " itself.
+    cell = failed_cell()
+    cell.metadata["nbgrader"] = {"grade": True, "grade_id": "test_x", "points": 1, "solution": False}
+    laid_out = ["AssertionError: `a / b`가 틀렸습니다.", "a / b is wrong."]
+    cell.outputs[1].traceback = list(laid_out)
+    nb, _ = ShortTracebacks().preprocess(new_notebook(cells=[cell]), {})
+    assert nb.cells[0].outputs[1].traceback == laid_out

@@ -53,7 +53,8 @@ from tqdm import tqdm
 
 from cnnviz import ASSIGNMENT, COURSE_ROOT, CourseError, settings
 from cnnviz.course import nbrun
-from cnnviz.grading import gradeworker, jail
+from cnnviz.grading import failures, gradeworker, jail
+from cnnviz.grading.failures import Failure
 from cnnviz.course.notebooks import read_notebook
 from cnnviz.grading.plaintext import terminal_safe
 
@@ -63,12 +64,17 @@ LOCK_WAIT_SECONDS = 600.0
 
 @dataclass
 class Outcome:
-    """What happened to one student's submission."""
+    """What happened to one student's submission: graded, or why not (``failure``, a record)."""
 
     student: str
     ok: bool
     seconds: float
-    message: str = ""
+    failure: Failure | None = None
+
+    @property
+    def message(self) -> str:
+        """Why not, in one line, for the terminal and the journal ("" when graded)."""
+        return self.failure.render() if self.failure else ""
 
 
 class SchedulerLost(CourseError):
@@ -282,7 +288,7 @@ def grade_student(root: str, student: str, db_url: str | None = None, env: dict 
         try:
             read_notebook(notebook)
         except CourseError as exc:
-            return Outcome(student, False, 0.0, str(exc))
+            return Outcome(student, False, 0.0, Failure(failures.UNREADABLE, student, "", str(exc)))
     environment = {**nbrun.nbgrader_env(), **(env or {})}
     if db_url:
         environment["NBGRADER_DB_URL"] = db_url
@@ -303,23 +309,28 @@ def grade_student(root: str, student: str, db_url: str | None = None, env: dict 
 
             phases["nbgrader"] = 0.0
             for _ in range(2):
-                ok, message, retry = grade_once(root, student, db_url, environment, lock_fd, announce, phases)
+                failure = grade_once(root, student, db_url, environment, lock_fd, announce, phases)
                 # A kernel that dies before it answers has run none of the student's code:
                 # that is the machine's doing (seen under heavy load), so try once more.
-                if ok or not retry:
+                if failure is None or not failure.retry:
                     break
             autograded = Path(root) / "autograded" / student / ASSIGNMENT
-            ok = ok and autograded.is_dir()
-            message = "" if ok else message
-            record.update(ended=time.time(), ok=ok, message=message, phases=phases)
+            if failure is None and not autograded.is_dir():
+                failure = Failure(failures.NBGRADER_ERROR, student, "",
+                                  f"nbgrader wrote no autograded/{student}/{ASSIGNMENT}/; not graded")
+            outcome = Outcome(student, failure is None, 0.0, failure)
+            record.update(ended=time.time(), ok=outcome.ok, message=outcome.message,
+                          kind=failure.kind if failure else None, phases=phases)
             _write_record(Path(root), record)
     except (TimeoutError, OSError) as exc:
-        return Outcome(student, False, time.perf_counter() - started, str(exc).splitlines()[0][:300])
-    return Outcome(student, ok, time.perf_counter() - started, message)
+        return Outcome(student, False, time.perf_counter() - started,
+                       Failure(failures.LOCKED, student, "", (str(exc).splitlines() or [""])[0]))
+    outcome.seconds = time.perf_counter() - started
+    return outcome
 
 
 def _grade_in_new_process(root, student, db_url, environment, lock_fd, announce, phases):
-    """One ``nbgrader autograde --student`` process, which inherits the lock: (ok, why not, retry).
+    """One ``nbgrader autograde --student`` process, which inherits the lock: why not, as a record, or None.
 
     Exactly the old way: its kernel starts in a new bubblewrap, since a kernel template would
     live for this one student only (and cost more than it saves).
@@ -329,15 +340,13 @@ def _grade_in_new_process(root, student, db_url, environment, lock_fd, announce,
     if db_url:
         command.append(f"--db={db_url}")
     began = time.perf_counter()
-    result = nbrun.run(command, root, environment, lock_fd, announce)
+    _, failure = nbrun.run_reporting(command, root, environment, lock_fd, announce)
     phases["nbgrader"] = round(phases["nbgrader"] + time.perf_counter() - began, 3)
-    failed = result.returncode != 0
-    retry = failed and gradeworker.KERNEL_NEVER_ANSWERED in result.stdout
-    return not failed, nbrun.failure_summary(result.stdout), retry
+    return failure
 
 
 def _grade_in_warm_process(root, student, db_url, environment, lock_fd, announce, phases):
-    """This thread's warm grader process, given a copy of the lock for the student: (ok, why not, retry)."""
+    """This thread's warm grader process, given a copy of the lock for the student: why not, or None."""
     try:
         began = time.perf_counter()
         grader, start_seconds = gradeworker.grader_for(root, db_url, environment)
@@ -350,10 +359,10 @@ def _grade_in_warm_process(root, student, db_url, environment, lock_fd, announce
         # It did not start, or died mid-student (killed, crashed, out of memory): this student's
         # line; the lock goes with it, and the next student gets a new grader process.
         phases["nbgrader"] = round(phases["nbgrader"] + time.perf_counter() - began, 3)
-        return False, str(exc)[:300], False
+        return Failure(failures.GRADER_DIED, student, "", str(exc))
     phases["nbgrader"] = round(phases["nbgrader"] + time.perf_counter() - began, 3)
     phases.update({k: round(v, 3) if isinstance(v, float) else v for k, v in reply.timings.items()})
-    return reply.ok, reply.reason, reply.retry
+    return reply.failure
 
 
 # --------------------------------------------------------------------------- the gradebook
@@ -547,7 +556,8 @@ def _fan_out_dask(root: str, students: list[str], scheduler: str, db_url: str, e
                 lost = True
                 raise SchedulerLost(_lost_reason(exc), []) from None
             except Exception as exc:  # KilledWorker (the task took its workers down), or a task error
-                outcome = Outcome(student_of[future.key], False, 0.0, _reason(exc))
+                student = student_of[future.key]
+                outcome = Outcome(student, False, 0.0, Failure(failures.GRADER_DIED, student, "", _reason(exc)))
             future.release()
             del future
             yield outcome

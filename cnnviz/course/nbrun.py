@@ -1,10 +1,10 @@
-"""Running nbgrader: its environment, one subprocess helper, one failure summary.
+"""Running nbgrader: its environment, one subprocess helper, why it failed.
 
 Every nbgrader command the course starts (``generate_assignment``,
 ``autograde``, ``generate_feedback``, ``export``, ...) goes through :func:`run`:
 a child ``python`` in the course folder, in its own session, killed with the
 thread that started it (so a dead grading worker leaves no nbgrader behind),
-its output kept for :func:`failure_summary`.
+its output kept, and why it failed read as a record (:func:`run_reporting`).
 """
 
 from __future__ import annotations
@@ -14,12 +14,14 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 
-from nbclient.exceptions import CellTimeoutError, DeadKernelError
-
 from cnnviz import COURSE_ROOT, CourseError, settings
+from cnnviz.grading import failures
+from cnnviz.grading.failures import Failure
+from cnnviz.grading.plaintext import terminal_safe
 
 
 def nbgrader_env() -> dict:
@@ -128,45 +130,56 @@ def run_nbgrader(*args: str, root: Path | str = COURSE_ROOT, quiet: bool = False
     """``nbgrader ARGS`` in the course folder ``root``; raise one CourseError that says why if it fails."""
     if not quiet:
         print(f"[nbgrader] {' '.join(['nbgrader', *args])}", flush=True)
-    result = run(["-m", "nbgrader", *args], root, env)
-    if result.returncode != 0:
-        raise CourseError(f"`nbgrader {' '.join(args)}` failed in {root}:\n{failure_summary(result.stdout)}")
+    result, failure = run_reporting(["-m", "nbgrader", *args], root, env)
+    if failure is not None:
+        whose = f"{terminal_safe(failure.student)}: " if failure.student else ""
+        raise CourseError(f"`nbgrader {' '.join(args)}` failed in {root}:\n{whose}{terminal_safe(failure.render())}")
     return result
 
 
 # --------------------------------------------------------------------------- why it failed
 
-# nbclient gives up on a whole notebook with these; say why in the grader's words.
-KNOWN_FAILURES = {
-    DeadKernelError.__name__: "the notebook's kernel died (sys/os exit, a crash, or too much memory); not graded",
-    CellTimeoutError.__name__: "a cell ran past Execute.timeout or printed too much to be received; not graded",
-}
+def run_reporting(args: list[str], root: Path | str = COURSE_ROOT, env: dict | None = None,
+                  lock_fd: int | None = None, on_start=None) -> tuple[subprocess.CompletedProcess, Failure | None]:
+    """:func:`run`, and why it failed as a record (``cnnviz.grading.failures``), or None if it did not fail.
+
+    The child's own records (the intake's, MatchRelease's, the jailed execution's)
+    come back in a file of ours that its environment names; a failure without one
+    is nbgrader's own (``nbgrader error``, its reason from the output).
+    """
+    env = dict(nbgrader_env() if env is None else env)
+    with tempfile.NamedTemporaryFile(prefix="cnnviz-failures-", suffix=".jsonl") as records:
+        env[settings.FAILURES_FILE_VARIABLE] = records.name
+        result = run(args, root, env, lock_fd, on_start)
+        reported = failures.read_file(records.name)
+    return result, failure_of(result.returncode == 0, reported, result.stdout)
+
+
+def failure_of(succeeded: bool, reported: list[Failure], output: str, student: str = "") -> Failure | None:
+    """Why an nbgrader run failed: the records it reported, else nbgrader's own error; None if it did not."""
+    cause = failures.first_cause(reported)
+    if cause is None and not succeeded:
+        cause = Failure(failures.NBGRADER_ERROR, student, "", failure_summary(output))
+    return cause
+
+
 # nbgrader's log lines: "[AutogradeApp | ERROR] message" (NbGrader's log_format).
 _LOG_LINE = re.compile(r"^\[(?P<app>\w+) \| (?P<level>[A-Z]+)\] (?P<message>.*)$")
 # A Python exception's last line: "ValueError: message", "nbclient.exceptions.DeadKernelError: ...".
 _EXCEPTION_LINE = re.compile(r"^(?P<name>[\w.]+(?:Error|Exception)): (?P<message>.*)$")
-# The course's own refusal lines before nbgrader runs a submission (cnnviz/grading/intake.py and
-# cnnviz/grading/match_release.py): they say why better than what nbgrader raises after them.
-_REFUSED_LINE = re.compile(r"\[(?:intake|release)\] (?P<message>.*submission not graded.*)$")
 
 
 def failure_summary(output: str) -> str:
-    """One line that says why an nbgrader run failed, from its output.
+    """One line that says why an nbgrader run failed for a reason of nbgrader's own, from its output.
 
-    In order: the course's own refusal of a submission; the last exception
-    nbclient or nbgrader raised, by its class (a dead kernel, a cell timeout) or
-    as raised; nbgrader's last ERROR log line; the last line of output.
+    The course's own failures (a refused submission, a dead or silent kernel, a
+    timeout) come as records instead (:func:`run_reporting`); this is the
+    reason of an ``nbgrader error``: the last exception raised, nbgrader's last
+    ERROR log line, or the last line of output.
     """
     lines = [line.strip() for line in output.splitlines() if line.strip()]
-    refused = [m["message"] for m in map(_REFUSED_LINE.search, lines) if m]
-    if refused:
-        return refused[-1][:300]
-    exceptions = [m for m in map(_EXCEPTION_LINE.match, lines) if m]
-    for match in reversed(exceptions):
-        reason = KNOWN_FAILURES.get(match["name"].rsplit(".", 1)[-1])
-        if reason:
-            return reason
+    exceptions = [m.group(0) for m in map(_EXCEPTION_LINE.match, lines) if m]
     if exceptions:
-        return exceptions[-1].group(0)[:300]
+        return exceptions[-1][:300]
     errors = [m.group(0) for m in map(_LOG_LINE.match, lines) if m and m["level"] in ("ERROR", "CRITICAL")]
     return (errors or lines or ["nbgrader failed without a message"])[-1][:300]

@@ -16,8 +16,8 @@ Its owner (``classgrade.grade_student``, one warm process per thread) talks to
 it over a Unix socketpair: one JSON request per student, with the student's
 lock descriptor passed along (SCM_RIGHTS). The grader holds that descriptor
 until the student is done, so the lock lives exactly as long as the grading,
-and closes it before its one JSON reply: ``ok``, a one-line ``reason``, whether
-the kernel died before it answered (``retry``), and the execution's timings
+and closes it before its one JSON reply: why the student was not graded, as a
+record (``cnnviz.grading.failures``, null when graded), and the execution's timings
 (``cnnviz.grading.jailed_execute.pop_timings``). The process is started through
 ``nbrun.start``: its own session, killed with the thread that started it.
 """
@@ -40,11 +40,9 @@ from pathlib import Path
 
 from cnnviz import ASSIGNMENT, settings
 from cnnviz.course import nbrun
-from cnnviz.grading import jail
+from cnnviz.grading import failures, jail
+from cnnviz.grading.failures import Failure
 
-# What nbclient raises when a kernel dies before its first reply: none of the student's code has
-# run, so grade_student tries once more (seen on a heavily loaded machine).
-KERNEL_NEVER_ANSWERED = "before replying to kernel_info"
 # A request or a reply is one packet of the socketpair; a reply's reason is one line.
 MAX_MESSAGE = 64 * 1024
 # How much of one student's output is read back for its reason (head and tail of a flood).
@@ -59,12 +57,18 @@ class GraderError(Exception):
 
 @dataclass
 class Reply:
-    """One student's grading, as the grader process reports it."""
+    """One student's grading, as the grader process reports it: why not, as a record, if it failed."""
 
-    ok: bool
-    reason: str = ""
-    retry: bool = False
+    failure: Failure | None = None
     timings: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+    @property
+    def reason(self) -> str:
+        return self.failure.render() if self.failure else ""
 
 
 # --------------------------------------------------------------------------- the owner's side
@@ -87,7 +91,7 @@ class Grader:
         ready = self._receive("while it started")
         if not ready.get("ready"):
             self.stop()
-            raise GraderError(ready.get("reason") or "the grader process could not start; not graded")
+            raise GraderError(str(ready.get("reason") or "the grader process could not start; not graded"))
 
     @property
     def pid(self) -> int:
@@ -106,8 +110,12 @@ class Grader:
             except OSError:
                 self._died("before it got the request")
             answer = self._receive("while grading")
-            return Reply(bool(answer.get("ok")), str(answer.get("reason", ""))[:300],
-                         bool(answer.get("retry")), dict(answer.get("timings") or {}))
+            try:
+                failure = Failure.from_dict(answer["failure"]) if answer.get("failure") is not None else None
+            except (ValueError, TypeError) as exc:
+                failure = Failure(failures.GRADER_DIED, student, "", f"the grader process answered nonsense ({exc}); "
+                                  "not graded")
+            return Reply(failure, dict(answer.get("timings") or {}))
         finally:
             self.busy = False
 
@@ -277,7 +285,8 @@ def _grade(app, student: str, output: _Output) -> dict:
     from cnnviz.grading.jailed_execute import pop_timings
 
     pop_timings()  # nothing of an earlier student's execution
-    ok = False
+    failures.pop_reported()
+    ok, raised = False, None
     with output.capture():
         # As NbGraderAPI.autograde (the formgrader) and AutogradeApp.start: one new converter per
         # student, its preprocessors built anew from the configuration loaded once.
@@ -289,13 +298,16 @@ def _grade(app, student: str, output: _Output) -> dict:
                 converter.start()
                 ok = True
             except NbGraderException:
-                pass  # nbgrader has logged why; its command exits with 1 here
-            except (Exception, SystemExit):
+                pass  # nbgrader has logged why (our preprocessors and hook reported it); its command exits with 1 here
+            except (Exception, SystemExit) as exc:
                 traceback.print_exc()  # what nbgrader's command would print before exiting
+                raised = exc
     timings = pop_timings()
-    # The reason even when nbgrader succeeded: the owner still fails a student without an autograded copy.
-    return {"ok": ok, "reason": nbrun.failure_summary(output.text),
-            "retry": not ok and KERNEL_NEVER_ANSWERED in output.text, "timings": timings}
+    reported = failures.pop_reported()
+    if raised is not None and not reported:  # not nbgrader's logged failure: the exception says why
+        reported = [Failure(failures.NBGRADER_ERROR, student, "", f"{type(raised).__name__}: {raised}")]
+    failure = nbrun.failure_of(ok, reported, output.text, student)
+    return {"failure": failure.to_dict() if failure else None, "timings": timings}
 
 
 def _request(data: bytes, root: Path) -> str:
@@ -335,7 +347,7 @@ def serve(channel: socket.socket) -> None:
             try:
                 reply = _grade(app, _request(data, root), output)
             except (ValueError, KeyError, TypeError) as exc:
-                reply = {"ok": False, "reason": f"bad request to the grader: {exc}"[:300]}
+                reply = {"failure": Failure(failures.BAD_REQUEST, reason=f"bad request to the grader: {exc}").to_dict()}
         finally:
             for fd in fds:
                 os.close(fd)  # the student's lock: released here once the grading is over

@@ -19,7 +19,8 @@ oversized files, a ``cnnviz/`` package) is moved, without following it, to
 ``quarantine/<student>/<assignment>/<time>/`` in the course root, outside
 every folder nbgrader reads: nothing is lost, and an instructor can look at
 it. Each student gets one log line naming what was moved and why. A refused
-notebook is not graded: nbgrader then fails that student alone, after our line.
+notebook is not graded: nbgrader then fails that student alone, after our line,
+and the refusal is reported as a record (``cnnviz.grading.failures``).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from pathlib import Path
 from traitlets import Integer, Unicode
 from traitlets.config import Configurable
 
+from cnnviz.grading import failures
 from cnnviz.grading.plaintext import terminal_safe
 
 MiB = 2**20
@@ -182,9 +184,8 @@ def reduce_submission(assignment: str, student: str, notebooks: list[str]) -> No
         refusals = intake.reduce(student_folder, assignment_folder.name, notebooks)
     except OSError as error:
         notebooks.clear()
-        log.error("[intake] %s: submission not graded: cannot read or move its files (%s); "
-                  "look at submitted/%s/ by hand", terminal_safe(student_folder.name), terminal_safe(error),
-                  terminal_safe(student_folder.name))
+        _refuse(student_folder.name, f"submission not graded: cannot read or move its files "
+                f"({terminal_safe(error)}); look at submitted/{terminal_safe(student_folder.name)}/ by hand")
         return
     if not refusals:
         return
@@ -195,5 +196,13 @@ def reduce_submission(assignment: str, student: str, notebooks: list[str]) -> No
     if notebooks:
         log.warning("[intake] %s: moved to %s/, not passed to nbgrader: %s", terminal_safe(student_folder.name), where, listed)
     else:
-        log.error("[intake] %s: submission not graded, its notebook was refused and moved to %s/: %s; "
-                  "the student must submit the notebook as a regular file", terminal_safe(student_folder.name), where, listed)
+        _refuse(student_folder.name, f"submission not graded, its notebook was refused and moved to {where}/: "
+                f"{listed}; the student must submit the notebook as a regular file")
+
+
+def _refuse(student: str, reason: str) -> None:
+    """Log the refusal as nbgrader's log shows it, and report it to whoever grades (cnnviz.grading.failures)."""
+    from traitlets.log import get_logger
+
+    get_logger().error("[intake] %s: %s", terminal_safe(student), reason)
+    failures.report(failures.Failure(failures.REFUSED, student, "", reason))

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import time
 
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbgrader.preprocessors import Execute
 from traitlets import Enum
 
-from cnnviz.grading import jail
+from cnnviz.course.notebooks import grade_id as grade_id_of
+from cnnviz.grading import failures, jail
 
 
 class JailedExecute(Execute):
@@ -44,15 +46,37 @@ class JailedExecute(Execute):
 
     def start_new_kernel_client(self):
         started = time.perf_counter()
+        self._asked = True  # the kernel runs; what fails from here on is its first reply
         try:
-            return super().start_new_kernel_client()
+            client = super().start_new_kernel_client()
+            self._answered = True
+            return client
         finally:
             _TIMINGS["kernel_ready"] = time.perf_counter() - started
 
+    def preprocess_cell(self, cell, resources, index):
+        self._cell = grade_id_of(cell) or f"#{index + 1}"  # for a failure's record
+        return super().preprocess_cell(cell, resources, index)
+
     def preprocess(self, nb, resources=None, km=None):
         started = time.perf_counter()
+        self._asked, self._answered, self._cell = False, False, ""
         try:
             return super().preprocess(nb, resources, km)
+        except (CellTimeoutError, DeadKernelError, RuntimeError) as exc:
+            # nbclient gives up on the whole notebook: say why as a record, by the exception's type
+            # and where it came (a kernel that never answered its first request ran no student code).
+            if isinstance(exc, CellTimeoutError):
+                kind, reason = failures.TIMEOUT, failures.TIMEOUT_REASON
+            elif self._asked and not self._answered:
+                kind, reason, self._cell = failures.KERNEL_NEVER_ANSWERED, failures.KERNEL_NEVER_ANSWERED_REASON, ""
+            elif isinstance(exc, DeadKernelError):
+                kind, reason = failures.KERNEL_DIED, failures.KERNEL_DIED_REASON
+            else:
+                raise
+            student = ((resources or {}).get("nbgrader") or {}).get("student") or ""
+            failures.report(failures.Failure(kind, student, self._cell, reason))
+            raise
         finally:
             _TIMINGS["execute"] = time.perf_counter() - started
 

@@ -26,10 +26,11 @@ from nbgrader import utils
 from nbgrader.api import Gradebook
 from nbgrader.preprocessors import NbGraderPreprocessor
 
+from cnnviz.grading import failures
 from cnnviz.course.notebooks import grade_id as grade_id_of
 
 
-class MismatchedRelease(Exception):
+class MismatchedRelease(failures.Refused):
     """A submission made against a release that lacks a task the current one has."""
 
 
@@ -90,12 +91,14 @@ class MatchRelease(NbGraderPreprocessor):
         missing = [name for name in answers if name not in submitted_answers]
         if not missing:
             return
-        message = (f"[release] {student}: submission not graded: it was made against another release of "
-                   f"{assignment} (layout {layout_digest(submitted_answers, submitted_tests)}; the course now "
-                   f"has {layout_digest(answers, tests)}) and has no answer cell {', '.join(missing)}; "
-                   "ask the student to fetch the current release, copy their answers over and submit again")
-        self.log.error(message)
-        raise MismatchedRelease(message)
+        reason = (f"submission not graded: it was made against another release of "
+                  f"{assignment} (layout {layout_digest(submitted_answers, submitted_tests)}; the course now "
+                  f"has {layout_digest(answers, tests)}) and has no answer cell {', '.join(missing)}; "
+                  "ask the student to fetch the current release, copy their answers over and submit again")
+        self.log.error("[release] %s: %s", student, reason)
+        refused = MismatchedRelease(failures.Failure(failures.REFUSED, student, "", reason))
+        failures.report(refused.failure)
+        raise refused
 
     def _without_unknown_cells(self, cells, known, student):
         kept = []

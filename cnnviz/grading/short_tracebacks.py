@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
 
 from cnnviz import checks
@@ -16,8 +17,13 @@ class ShortTracebacks(NbGraderPreprocessor):
     """
 
     def preprocess_cell(self, cell, resources, cell_index):
+        if cell.cell_type == "code" and utils.is_grade(cell):
+            # A graded cell's outputs are the grader's own (cnnviz.grading.trusted.TrustedChecks), laid
+            # out already from the message's (Korean, English) pair.
+            return cell, resources
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error":
-                output["traceback"] = checks.screen_lines(str(output.get("evalue")),
-                                                          prefix=f"{output.get('ename')}: ")
+                # Raised by the notebook's kernel: its message arrives as text.
+                output["traceback"] = checks.text_screen_lines(str(output.get("evalue")),
+                                                               prefix=f"{output.get('ename')}: ")
         return cell, resources

@@ -33,12 +33,12 @@ END_HIDDEN = "END HIDDEN TESTS"
 PUBLISH_SOURCE = "from cnnviz import lesson as _cnnviz_lesson\n_cnnviz_lesson.publish_facts()"
 GRADER_CELL = "cnnviz_grader_cell"
 CAUGHT_BY = "cnnviz_caught_by"  # cell metadata: Verdict.stage, "visible" (Validate names it), "reference" or "hidden"
-NO_FACTS = (
+NO_FACTS = (  # (Korean, English)
     "채점기가 이 단계의 값을 읽지 못했습니다. 이 테스트 셀이 실행되지 않았거나(앞에서 커널이 멈춘 경우 등) "
-    "채점에 쓰이는 코드를 건드렸을 수 있습니다. 커널을 다시 시작해 노트북 전체를 실행해 보세요."
-    " / The grader could not read this step's values: this test cell did not run (the kernel stopped "
+    "채점에 쓰이는 코드를 건드렸을 수 있습니다. 커널을 다시 시작해 노트북 전체를 실행해 보세요.",
+    "The grader could not read this step's values: this test cell did not run (the kernel stopped "
     "before it, for example), or the code grading relies on was changed. Restart the kernel and run "
-    "the whole notebook."
+    "the whole notebook.",
 )
 
 
@@ -94,10 +94,12 @@ def read_facts(cell, grade_id: str) -> tuple[dict | None, str]:
     return found, ""
 
 
-def _error(ename: str, message: str):
-    # `evalue` keeps the one-line message; the traceback is what the formgrader and the feedback show.
-    return nbformat.v4.new_output("error", ename=ename, evalue=message,
-                                  traceback=checks.screen_lines(message, prefix=f"{ename}: "))
+def _error(ename: str, korean: str, english: str = ""):
+    # A bilingual pair, or (without `english`) a message in one language. `evalue` keeps the one-line
+    # message; the traceback is what the formgrader and the feedback show.
+    evalue = checks.render(korean, english) if english else korean
+    return nbformat.v4.new_output("error", ename=ename, evalue=evalue,
+                                  traceback=checks.screen_lines(korean, english, prefix=f"{ename}: "))
 
 
 class TrustedChecks(NbGraderPreprocessor):
@@ -140,14 +142,15 @@ class TrustedChecks(NbGraderPreprocessor):
                 continue
             if found is None:
                 self.log.info("%s: %s", grade_id, why)
-                cell.outputs.append(_error("AssertionError", NO_FACTS))
+                cell.outputs.append(_error("AssertionError", *NO_FACTS))
                 continue
             earlier[grade_id] = found
             verdict = lesson.grade(grade_id, found, refs, earlier)
             if verdict.crashed:
                 self.log.error("The check of %s crashed: %s", grade_id, verdict.message)
             if not verdict.passed:
-                cell.outputs.append(_error("GraderError" if verdict.crashed else "AssertionError", verdict.message))
+                cell.outputs.append(_error("GraderError" if verdict.crashed else "AssertionError",
+                                           verdict.korean, verdict.english))
                 # For the course's own measurements: would Validate have named this mistake?
                 cell.metadata[CAUGHT_BY] = verdict.stage
         return nb, resources

@@ -1,4 +1,4 @@
-"""JupyterLab in the browser: the page scripts the end-to-end tests evaluate (test_lab, test_hub_class)."""
+"""JupyterLab in the browser: the page scripts the end-to-end tests evaluate (test_lab_in_browser, test_hub_class)."""
 
 # Every code cell's prompt, and every output's MIME type, text and images, read in one go.
 # textContent, not innerText: off-screen cells are skipped by the renderer (content-visibility).
