@@ -9,6 +9,7 @@ from nbgrader.api import Gradebook
 from cnnviz import ASSIGNMENT, CourseError, settings
 from cnnviz.course import classgrade, update
 from cnnviz.course.update import Change, compare
+from nbcells import nbgrader_cell
 
 
 def cells(**kinds):
@@ -58,12 +59,6 @@ def edit_source(course, edit):
     nbformat.write(nb, path)
 
 
-def graded_cell(grade_id, source, points):
-    from toycourse import _cell
-
-    return _cell(source, grade_id=grade_id, grade=True, locked=True, points=points)
-
-
 def scores(course):
     with Gradebook(settings.db_url(course)) as gradebook:
         return {(grade.student.id, grade.name): (grade.score, grade.max_score)
@@ -86,7 +81,7 @@ def test_a_test_added_mid_course_regrades_everyone_and_keeps_manual_grades(toy_c
 
     # A new test after answer_y (its submissions were made before it existed), and test_y worth 3.
     def add_test(nb):
-        nb.cells.append(graded_cell("test_xy", '"""x + y."""\nassert x + y == 3, "x + y"', 2))
+        nb.cells.append(nbgrader_cell("test", "test_xy", '"""x + y."""\nassert x + y == 3, "x + y"', points=2))
         nb.cells[3].metadata["nbgrader"]["points"] = 3
     edit_source(toy_course, add_test)
     line = update.update_assignment(toy_course, workers=2, solutions=False)
@@ -121,7 +116,7 @@ def test_a_submission_without_a_task_added_since_is_refused_in_one_line(toy_cour
 
     def add_task(nb):
         nb.cells.append(_cell("### BEGIN SOLUTION\nz = 3\n### END SOLUTION", grade_id="answer_z", solution=True))
-        nb.cells.append(graded_cell("test_z", 'assert z == 3, "z"', 1))
+        nb.cells.append(nbgrader_cell("test", "test_z", 'assert z == 3, "z"', points=1))
     edit_source(toy_course, add_task)
     line = update.update_assignment(toy_course, workers=1, solutions=False)
 
