@@ -109,13 +109,13 @@ def test_a_test_added_mid_course_regrades_everyone_and_keeps_manual_grades(toy_c
 
 @pytest.mark.slow
 def test_a_submission_without_a_task_added_since_is_refused_in_one_line(toy_course, capsys):
-    from toycourse import _cell, submit_answer
+    from toycourse import submit_answer
 
     submit_answer(toy_course, "kim", "x = 1")
     classgrade.autograde_class(toy_course, workers=1)
 
     def add_task(nb):
-        nb.cells.append(_cell("### BEGIN SOLUTION\nz = 3\n### END SOLUTION", grade_id="answer_z", solution=True))
+        nb.cells.append(nbgrader_cell("answer", "answer_z", "### BEGIN SOLUTION\nz = 3\n### END SOLUTION"))
         nb.cells.append(nbgrader_cell("test", "test_z", 'assert z == 3, "z"', points=1))
     edit_source(toy_course, add_task)
     line = update.update_assignment(toy_course, workers=1, solutions=False)
