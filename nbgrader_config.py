@@ -18,6 +18,29 @@ _course_root = os.path.dirname(os.path.abspath(__file__))
 if os.path.isdir(os.path.join(_course_root, "cnnviz")) and _course_root not in sys.path:
     sys.path.insert(0, _course_root)
 
+# Fail closed. nbgrader logs an Exception raised by this file and goes on without the file:
+# with its stock Execute, the students' code would run outside the jail. So every module of the
+# course this file names is imported here first, and if one cannot be, nbgrader stops, with
+# one line naming the problem and the fix (SystemExit is no Exception: nbgrader does not catch it).
+try:
+    import cnnviz.grading.deadlines  # noqa: E402,F401 - each one named below
+    import cnnviz.grading.exchange  # noqa: E402,F401
+    import cnnviz.grading.export  # noqa: E402,F401
+    import cnnviz.grading.feedback  # noqa: E402,F401
+    import cnnviz.grading.flag_for_review  # noqa: E402,F401
+    import cnnviz.grading.intake  # noqa: E402,F401
+    import cnnviz.grading.jail  # noqa: E402,F401
+    import cnnviz.grading.jailed_execute  # noqa: E402,F401
+    import cnnviz.grading.match_release  # noqa: E402,F401
+    import cnnviz.grading.restore_hidden_tests  # noqa: E402,F401
+    import cnnviz.grading.sanitize  # noqa: E402,F401
+    import cnnviz.grading.short_tracebacks  # noqa: E402,F401
+    import cnnviz.grading.trusted  # noqa: E402,F401
+except Exception as _missing:  # noqa: BLE001 - whatever stops the course's package from loading
+    raise SystemExit(f"{__file__}: the course's package cannot be imported ({type(_missing).__name__}: "
+                     f"{_missing}); nothing is graded without its jail: run nbgrader with the course's "
+                     "Python, .venv/bin/python -m nbgrader") from None
+
 from cnnviz import settings  # noqa: E402 - the course's names and numbers (cnnviz/settings.py)
 
 c.CourseDirectory.course_id = settings.COURSE_ID

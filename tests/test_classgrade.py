@@ -8,6 +8,7 @@ rather does not outlive, the worker that started it (tests/test_cluster.py
 does the same with real Dask processes).
 """
 
+import json
 import os
 import select
 import shutil
@@ -283,3 +284,16 @@ def test_a_grading_process_leads_its_own_session_holds_the_lock_and_dies_with_it
         except ProcessLookupError:
             pass
 
+
+
+@pytest.mark.slow
+def test_a_linked_notebook_is_refused_without_showing_what_it_points_at(toy_course, tmp_path):
+    secret = tmp_path / "not-the-students.ipynb"
+    secret.write_text("SECRET-" + "x" * 200)  # not a notebook: its text would end up in the line
+    folder = toy_course / "submitted" / "linker" / ASSIGNMENT
+    folder.mkdir(parents=True)
+    (folder / f"{ASSIGNMENT}.ipynb").symlink_to(secret)
+    [outcome] = classgrade.autograde_class(toy_course, workers=1, students=["linker"], quiet=True)
+    assert not outcome.ok and "symbolic link" in outcome.message, outcome.message
+    assert "SECRET" not in outcome.message
+    assert not any("SECRET" in json.dumps(r) for r in classgrade.read_journal(toy_course))

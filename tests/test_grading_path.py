@@ -62,3 +62,23 @@ def test_plain_nbgrader_autograde_reduces_jails_and_flags(toy_course):
         assert not any(g.needs_manual_grade for g in honest.grades), "an honest submission was flagged"
     assert "print(len(In))" in comments["answer"] and " / " in comments["answer"], comments
     assert flags["test_x"] and not flags["test_y"], f"the flagged step's test cell needs review: {flags}"
+
+
+def test_nbgrader_without_the_course_package_grades_nobody_and_says_why(toy_course):
+    """A Python where `import cnnviz` fails: nbgrader would go on with its stock Execute, outside the jail."""
+    submit_answer(toy_course, "alice", "import os\nx = 1\nopen(os.path.expanduser('~/ran-unjailed'), 'w')")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CNNVIZ_", "JUPYTER_", "PYTHONPATH"))}
+    env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), env.get("PATH", "")])
+    env["HOME"] = str(toy_course)  # where an unjailed kernel would leave its file
+    without = ("import runpy, sys\nsys.modules['cnnviz'] = None  # as in a Python without the package\n"
+               "sys.argv = ['nbgrader', 'autograde', sys.argv[1], '--force']\n"
+               "runpy.run_module('nbgrader', run_name='__main__')\n")
+    result = subprocess.run([sys.executable, "-c", without, ASSIGNMENT], cwd=toy_course, env=env, text=True,
+                            capture_output=True, timeout=600)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output[-3000:]
+    assert not (toy_course / "ran-unjailed").exists(), "the student's code ran outside the jail"
+    assert not (toy_course / "autograded" / "alice" / ASSIGNMENT / NOTEBOOK).exists(), output[-3000:]
+    lines = [line for line in output.splitlines() if "cannot be imported" in line]
+    assert len(lines) == 1 and ".venv/bin/python -m nbgrader" in lines[0], output[-3000:]
+    assert "Traceback" not in output, output[-3000:]

@@ -283,8 +283,11 @@ def grade_student(root: str, student: str, db_url: str | None = None, env: dict 
     phases: dict = {}
     if queued_at is not None:
         phases["queued"] = round(max(0.0, time.time() - queued_at), 3)
-    # An unreadable notebook gets one clear line here rather than nbgrader's traceback.
+    # An unreadable notebook gets one clear line here rather than nbgrader's traceback. A link
+    # is not followed (its target is not the student's to show): intake refuses it in one line.
     for notebook in sorted((Path(root) / "submitted" / student / ASSIGNMENT).glob("*.ipynb")):
+        if notebook.is_symlink():
+            continue
         try:
             read_notebook(notebook)
         except CourseError as exc:
