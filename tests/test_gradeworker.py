@@ -19,7 +19,7 @@ import psutil
 import pytest
 from toycourse import gradebook_cells, submit_answer
 
-from cnnviz import ASSIGNMENT
+from cnnviz import ASSIGNMENT, CourseError
 from cnnviz.course import classgrade, nbrun
 from cnnviz.grading import gradeworker, jail
 
@@ -239,3 +239,47 @@ def test_a_grading_answers_why_not_as_a_record(monkeypatch, case):
     expected = {"graded": None, "refused": refused,
                 "raised": failures.Failure(failures.NBGRADER_ERROR, "kim", "", "ValueError: the gradebook is gone")}
     assert json.loads(json.dumps(reply))["failure"] == (expected[case].to_dict() if expected[case] else None)
+
+
+@pytest.mark.slow
+def test_each_worker_starts_its_grader_while_the_gradebook_is_checked(toy_course, monkeypatch):
+    for k in range(3):
+        submit_answer(toy_course, f"s{k}", "x = 1")
+    seen = []
+    check_gradebook = classgrade.ensure_gradebook
+
+    def slow_check(root, db_url):
+        deadline = time.monotonic() + 60
+        while len(gradeworker._graders) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        seen.append(len(gradeworker._graders))
+        check_gradebook(root, db_url)
+
+    monkeypatch.setattr(classgrade, "ensure_gradebook", slow_check)
+    outcomes = classgrade.autograde_class(toy_course, workers=2, quiet=True)
+    assert all(o.ok for o in outcomes), [o.message for o in outcomes]
+    assert seen == [2], "the two workers' graders did not start before the gradebook check ended"
+    journal = classgrade.read_journal(toy_course)
+    assert len({r["nbgrader_pid"] for r in journal}) == 2, "each worker grades with the grader it started"
+    assert sum("grader_start" in r["phases"] for r in journal) == 2, \
+        "each grader's start time belongs in the journal of its first student"
+
+
+@pytest.mark.slow
+def test_a_gradebook_that_cannot_be_opened_stops_the_graders_started_beside_its_check(toy_course, monkeypatch):
+    submit_answer(toy_course, "s0", "x = 1")
+    started = []
+
+    def refuse(root, db_url):
+        deadline = time.monotonic() + 60
+        while not gradeworker._graders and time.monotonic() < deadline:
+            time.sleep(0.1)
+        started.extend(g.pid for g in list(gradeworker._graders))
+        raise CourseError("cannot open the gradebook")
+
+    monkeypatch.setattr(classgrade, "ensure_gradebook", refuse)
+    with pytest.raises(CourseError, match="cannot open the gradebook"):
+        classgrade.autograde_class(toy_course, workers=2, quiet=True)
+    assert started, "no grader started beside the gradebook's check"
+    assert not _gone(started, timeout=10), "a grader outlived the run its gradebook refused"
+    assert classgrade.read_journal(toy_course) == [], "nobody may be graded without a gradebook"

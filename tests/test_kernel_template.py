@@ -383,3 +383,21 @@ def test_an_idle_template_ends_by_itself_and_the_next_kernel_gets_a_new_one(monk
         assert second is not first and second.alive()
     finally:
         kernel_template.close_all()
+
+
+@needs_bwrap
+@pytest.mark.slow
+def test_a_template_started_early_from_a_thread_that_lives_on_is_the_one_the_first_kernel_gets(monkeypatch):
+    monkeypatch.setattr(kernel_template, "_templates", {})
+    monkeypatch.setattr(kernel_template, "_refused", set())
+    try:
+        kernel_template.start_early(jail.Limits(), jail.JAIL_USER, "")
+        kernel_template.start_early(jail.Limits(), jail.JAIL_USER, "")  # a second call starts nothing more
+        [early] = kernel_template._templates.values()
+        assert early.alive() and not early.ready, "start_early must not wait for the template's imports"
+        first = kernel_template.shared_template(jail.Limits(), jail.JAIL_USER, "")
+        assert first is early and first.ready, "the first kernel must get the template started early, ready"
+        lines, ok = jail.jail_check(jail.Limits(), sensitive=["/etc/shadow"], template=first)
+        assert ok, "\n".join(lines)
+    finally:
+        kernel_template.close_all()

@@ -30,7 +30,7 @@ def test_the_class_drivers_per_student_line_passes_no_escape_sequence(monkeypatc
     outcome = classgrade.Outcome(HOSTILE_TEXT, False, 1.0, failures.Failure(
         failures.KERNEL_DIED, HOSTILE_TEXT, "", "Kernel died: \x1b]52;c;cGF5bG9hZA==\x07 boom"))
     monkeypatch.setattr(classgrade, "ensure_gradebook", lambda root, url: None)
-    monkeypatch.setattr(classgrade, "_fan_out", lambda *args: iter([outcome]))
+    monkeypatch.setattr(classgrade, "_fan_out", lambda *args, **kwargs: iter([outcome]))
     classgrade.autograde_class(tmp_path, workers=1, students=[HOSTILE_TEXT], db_url="sqlite:///x")
     printed = capsys.readouterr()
     text = printed.out + printed.err

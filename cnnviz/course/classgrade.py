@@ -292,9 +292,7 @@ def grade_student(root: str, student: str, db_url: str | None = None, env: dict 
             read_notebook(notebook)
         except CourseError as exc:
             return Outcome(student, False, 0.0, Failure(failures.UNREADABLE, student, "", str(exc)))
-    environment = {**nbrun.nbgrader_env(), **(env or {})}
-    if db_url:
-        environment["NBGRADER_DB_URL"] = db_url
+    environment = grader_environment(env, db_url)
     record = {"student": student, "attempt": uuid.uuid4().hex, "run": run, "host": socket.gethostname(),
               "worker_pid": os.getpid(), "submission": submission_digest(Path(root), student),
               "grader": "per-student" if one_process_per_student else "warm"}
@@ -330,6 +328,14 @@ def grade_student(root: str, student: str, db_url: str | None = None, env: dict 
                        Failure(failures.LOCKED, student, "", (str(exc).splitlines() or [""])[0]))
     outcome.seconds = time.perf_counter() - started
     return outcome
+
+
+def grader_environment(env: dict | None, db_url: str | None) -> dict:
+    """The environment a student's grader process gets: nbgrader's, the client's ``env``, its gradebook."""
+    environment = {**nbrun.nbgrader_env(), **(env or {})}
+    if db_url:
+        environment["NBGRADER_DB_URL"] = db_url
+    return environment
 
 
 def _grade_in_new_process(root, student, db_url, environment, lock_fd, announce, phases):
@@ -455,7 +461,6 @@ def autograde_class(root: Path = COURSE_ROOT, workers: int | None = None, schedu
         raise CourseError(f"no submissions in {root / 'submitted'}: each student's notebook goes in "
                           f"submitted/<student>/{ASSIGNMENT}/")
     db_url = db_url or settings.db_url(root)
-    ensure_gradebook(root, db_url)
     workers = workers or default_workers()
     run = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
     started = time.perf_counter()
@@ -464,7 +469,7 @@ def autograde_class(root: Path = COURSE_ROOT, workers: int | None = None, schedu
     try:
         with tqdm(total=len(students), desc="autograding", unit="student", disable=quiet) as bar:
             for outcome in _fan_out(str(root), students, workers, scheduler, db_url, run,
-                                    one_process_per_student):
+                                    one_process_per_student, prepare=lambda: ensure_gradebook(root, db_url)):
                 outcomes.append(outcome)
                 bar.set_postfix_str(terminal_safe(outcome.student)[:20])
                 bar.update()
@@ -503,15 +508,25 @@ def _report_lost(root: Path, students: list[str], outcomes: list[Outcome], run: 
 
 
 def _fan_out(root: str, students: list[str], workers: int, scheduler: str | None, db_url: str, run: str,
-             one_process_per_student: bool = False):
+             one_process_per_student: bool = False, prepare=lambda: None):
+    """Each student's Outcome as it comes, from ``workers`` local threads or the Dask ``scheduler``;
+    ``prepare()`` (the gradebook's check) runs first and may raise."""
     env = passed_env()
     options = {"one_process_per_student": one_process_per_student}
     if scheduler:
+        prepare()
         yield from _fan_out_dask(root, students, scheduler, db_url, env, run, options)
         return
     pool = ThreadPoolExecutor(max_workers=workers)
     futures = []
     try:
+        if not one_process_per_student:
+            # Each worker thread starts its warm grader (and, in it, the kernel template) now, on
+            # the cores the gradebook's check leaves idle. Submitted back to back, each lands on a
+            # thread of its own; one that fails is retried by that thread's first student.
+            for _ in range(min(workers, len(students))):
+                pool.submit(gradeworker.start_grader, root, db_url, grader_environment(env, db_url))
+        prepare()
         futures += [pool.submit(grade_student, root, student, db_url, env, run, queued_at=time.time(), **options)
                     for student in students]
         for future in as_completed(futures):

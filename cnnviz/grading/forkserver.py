@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import ctypes
 import fcntl
+import gc
 import json
 import os
 import select
@@ -41,9 +42,12 @@ import time
 
 # The modules a fresh kernel would import for this course's notebook, done once in the template.
 WARM_IMPORTS = (
-    # Not matplotlib.pyplot nor the inline backend: imported before an IPython shell exists, the
-    # backend never hooks itself into the kernel's shell, and no figure reaches the notebook.
-    "numpy", "matplotlib", "tensorflow", "keras",
+    # pyplot, but not the inline backend: pyplot picks its backend at the first figure, so the
+    # backend's module (matplotlib_inline) is imported in the kernel, once its shell exists, and
+    # hooks itself into that shell. Imported here, it would find no shell and no figure would
+    # reach the notebook. What that module imports is imported here.
+    "numpy", "matplotlib", "matplotlib.pyplot", "matplotlib.backends.backend_agg", "tensorflow", "keras",
+    "IPython.core.pylabtools", "IPython.display",
     "IPython", "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "cnnviz.lesson",
 )
 
@@ -265,6 +269,10 @@ def serve(control: str, idle_seconds: float = 0) -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     for name in WARM_IMPORTS:
         __import__(name)
+    # The imports' objects live as long as any kernel: kept out of the kernels' garbage collections,
+    # which would otherwise walk all of them and copy every page they sit on (CPython's advice for
+    # a fork server; see gc.freeze).
+    gc.freeze()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(control)
     os.chmod(control, 0o600)

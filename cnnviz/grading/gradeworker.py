@@ -77,8 +77,10 @@ class Grader:
     """A warm grader process for the course in ``root``, graded into ``db_url`` with ``env``."""
 
     def __init__(self, root: str, db_url: str | None, env: dict):
+        started = time.perf_counter()
         self.key = grader_key(root, db_url, env)
         self.busy = False
+        self._start_seconds: float | None = None
         self._channel, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             self.process = nbrun.start(["-m", "cnnviz.grading.gradeworker", str(theirs.fileno())], root, env,
@@ -92,6 +94,12 @@ class Grader:
         if not ready.get("ready"):
             self.stop()
             raise GraderError(str(ready.get("reason") or "the grader process could not start; not graded"))
+        self._start_seconds = time.perf_counter() - started
+
+    def take_start_seconds(self) -> float | None:
+        """How long this process took to start, the first time it is asked (for that student's journal)."""
+        seconds, self._start_seconds = self._start_seconds, None
+        return seconds
 
     @property
     def pid(self) -> int:
@@ -191,21 +199,31 @@ _local = threading.local()
 
 
 def grader_for(root: str, db_url: str | None, env: dict) -> tuple[Grader, float | None]:
-    """This thread's warm grader for (root, db_url, env), and the seconds its start took if it started now.
+    """This thread's warm grader for (root, db_url, env), and the seconds its start took if no
+    student was told yet (see ``start_grader``).
 
     A grader that has died, or was started for another course, gradebook,
     environment or configuration, is replaced. Raises GraderError if the new one
     cannot start.
     """
+    grader = start_grader(root, db_url, env)
+    return grader, grader.take_start_seconds()
+
+
+def start_grader(root: str, db_url: str | None, env: dict) -> Grader:
+    """Start this thread's warm grader now, if it has none for (root, db_url, env); raises GraderError.
+
+    A class run calls this on each worker thread before its first student, so
+    that the process and its kernel template start while the gradebook is checked.
+    """
     current: Grader | None = getattr(_local, "grader", None)
     if current is not None and current.key == grader_key(root, db_url, env) and current.alive():
-        return current, None
+        return current
     if current is not None:
         current.stop()
         _local.grader = None
-    started = time.perf_counter()
     _local.grader = Grader(root, db_url, env)
-    return _local.grader, time.perf_counter() - started
+    return _local.grader
 
 
 def stop_all(idle_only: bool = False) -> int:
@@ -310,6 +328,22 @@ def _grade(app, student: str, output: _Output) -> dict:
     return {"failure": failure.to_dict() if failure else None, "timings": timings}
 
 
+def _start_template_early(app) -> None:
+    """Start this process's kernel template now, as its first kernel would, without waiting for it.
+
+    Its imports (seconds of TensorFlow) then run beside this process's work on
+    the first student instead of after it; that kernel waits for this same
+    template. Started here, on the main thread, which nbgrader's kernels are
+    started from too and which lives as long as the process (a template dies
+    with the thread that started it).
+    """
+    from cnnviz.grading import kernel_template
+
+    manager = jail.kernel_manager_class()(config=app.config, log=app.log)
+    if manager.kernel_template:
+        kernel_template.start_early(manager.limits(), manager.jail_user, manager.cgroup_parent, log=app.log)
+
+
 def _request(data: bytes, root: Path) -> str:
     """The student a request names, if it is one with a submission here; else raises ValueError."""
     student = json.loads(data)["student"]
@@ -333,6 +367,7 @@ def serve(channel: socket.socket) -> None:
         channel.send(json.dumps({"ready": False, "reason": f"the grader could not load {root}'s nbgrader "
                                  f"configuration: {nbrun.failure_summary(output.text)}"}).encode())
         return
+    _start_template_early(app)
     channel.send(json.dumps({"ready": True}).encode())
     while True:
         data, fds, _, _ = socket.recv_fds(channel, MAX_MESSAGE, 4)

@@ -104,7 +104,12 @@ class TemplateUnavailable(CourseError):
 class KernelTemplate:
     """One running template: its jail (folder, cgroup, process) and the kernels it has made."""
 
-    def __init__(self, limits: Limits, user: str, cgroup_parent: str, log=None):
+    def __init__(self, limits: Limits, user: str, cgroup_parent: str, log=None, wait: bool = True):
+        """Start the template; with ``wait``, also wait until it is ready (else ``wait_ready`` does).
+
+        Call it from a thread that outlives the template: the jail is killed when
+        the thread that started it ends (``PR_SET_PDEATHSIG``).
+        """
         self.limits, self.log = limits, log  # each kernel's limits
         self.run = JailRun(template_limits(limits), user, cgroup_parent, log=log)
         self.identity = self.run.identity
@@ -119,19 +124,33 @@ class KernelTemplate:
         with open(self.errors, "wb") as errors:
             self.process = subprocess.Popen(argv, cwd="/", stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                             stderr=errors, env=launcher_environment())
-        started = time.monotonic()
-        ready = _read_line(self.process.stdout, READY_TIMEOUT)
+        self.started = time.monotonic()
+        self.ready = False
+        if wait:
+            self.wait_ready()
+
+    def wait_ready(self) -> None:
+        """Wait until the template has done its imports and its first kernel proved jailed.
+
+        Raises TemplateUnavailable (the template then is stopped) if it does not
+        start, or its kernels do not come out jailed here.
+        """
+        if self.ready:
+            return
+        ready = _read_line(self.process.stdout, max(0.0, self.started + READY_TIMEOUT - time.monotonic()))
         if ready != "ready":
             lines = [line for line in self.errors.read_text(errors="replace").splitlines()
                      if line.strip() and "absl" not in line]
             self.close()
-            raise TemplateUnavailable(f"the kernel template did not start after {time.monotonic() - started:.0f} s: "
+            raise TemplateUnavailable(f"the kernel template did not start after "
+                                      f"{time.monotonic() - self.started:.0f} s: "
                                       f"{(lines or [ready or 'no answer'])[-1][:300]}")
-        self.ready_seconds = time.monotonic() - started
+        self.ready_seconds = time.monotonic() - self.started
         why = self._self_test()
         if why:
             self.close()
             raise TemplateUnavailable(f"its first kernel was not jailed as it must be: {why}")
+        self.ready = True
 
     def _self_test(self) -> str:
         """Why the template's kernels are not jailed here, or "" when the first one is."""
@@ -159,7 +178,8 @@ class KernelTemplate:
 
     def alive(self) -> bool:
         """Whether the template process still runs (an idle one ends by itself, see IDLE_SECONDS)."""
-        return self.process.poll() is None and self.control.exists()
+        # Its control socket appears once its imports are done: a template still starting has none yet.
+        return self.process.poll() is None and (not self.ready or self.control.exists())
 
     def new_kernel(self) -> "TemplateKernel":
         """The folder and cgroup of one more kernel (started by ``TemplateKernel.command``)."""
@@ -253,18 +273,18 @@ def shared_template(limits: Limits, user: str, cgroup_parent: str, log=None) -> 
     A template that has died is started again. Where none can start (one
     warning line says why), kernels get a jail of their own as before.
     """
-    key = (limits, user, cgroup_parent, str(settings.keras_cache_dir()))
+    key = _key(limits, user, cgroup_parent)
     with _guard:
-        template = _templates.get(key)
-        if template is not None and template.alive():
-            return template
-        if template is not None:
+        template = _templates.pop(key, None)
+        if template is not None and not template.alive():
             template.close()
-            del _templates[key]
+            template = None
         if key in _refused:
             return None
         try:
-            template = KernelTemplate(limits, user, cgroup_parent, log=log)
+            if template is None:
+                template = KernelTemplate(limits, user, cgroup_parent, log=log, wait=False)
+            template.wait_ready()  # at once, for a template that `start_early` started
         except (TemplateUnavailable, OSError) as exc:
             _refused.add(key)
             if log:
@@ -272,6 +292,29 @@ def shared_template(limits: Limits, user: str, cgroup_parent: str, log=None) -> 
             return None
         _templates[key] = template
         return template
+
+
+def start_early(limits: Limits, user: str, cgroup_parent: str, log=None) -> None:
+    """Start this process's template for these limits now, without waiting for it to be ready.
+
+    Its imports then run beside the caller's own work; the first kernel's
+    ``shared_template`` waits for it. Call it from the thread the kernels will
+    be started from (the process's main thread for nbgrader): the template
+    lives only as long as the thread that started it. Where it cannot start,
+    nothing is said here: the first kernel tries again and says why.
+    """
+    key = _key(limits, user, cgroup_parent)
+    with _guard:
+        if key in _templates or key in _refused:
+            return
+        try:
+            _templates[key] = KernelTemplate(limits, user, cgroup_parent, log=log, wait=False)
+        except (TemplateUnavailable, OSError):
+            pass
+
+
+def _key(limits: Limits, user: str, cgroup_parent: str) -> tuple:
+    return limits, user, cgroup_parent, str(settings.keras_cache_dir())
 
 
 @atexit.register
