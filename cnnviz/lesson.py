@@ -32,8 +32,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cnnviz import CHECKPOINT_NAME, checks, facts
+from cnnviz import CHECKPOINT_NAME, check_failed, checks, facts, figure_checks, keras_checks
+from cnnviz.check_failed import fail, halves
 from cnnviz.facts import Fact, Layer, Missing, Model, Value
+from cnnviz.message_layout import render
 
 DENSE_LAYERS = [(100, "sigmoid"), (10, "softmax")]
 CONV_NAMES = {1: ("첫 번째 합성곱 층", "the first convolution layer"),
@@ -93,7 +95,7 @@ def _cannot_judge(name: str, earlier_step: str):
     """Fail: this step builds on ``name`` from ``earlier_step``, which is missing or unusable."""
     __tracebackhide__ = True
     step = STEPS[earlier_step]
-    checks.fail(
+    fail(
         f"이 단계는 '{step.title_ko}' 단계의 `{name}` 변수를 바탕으로 확인하는데, 그 값이 없거나 쓸 수 없어 "
         "확인할 수 없습니다. 먼저 그 단계를 완성하세요.",
         f"this step is checked against {name} from the step '{step.title_en}', which is missing or "
@@ -111,8 +113,8 @@ def against_reference():
     try:
         yield
     except AssertionError as exc:
-        ko, en = checks.halves(exc)
-        checks.fail(ko, en, reference=True)
+        ko, en = halves(exc)
+        fail(ko, en, reference=True)
 
 
 @contextmanager
@@ -168,7 +170,7 @@ def _map_panels(maps: np.ndarray, count: int) -> list[np.ndarray]:
 
 def _load_model_visible(found):
     checks.require(found, "model")
-    checks.model(found["model"], "model")
+    keras_checks.model(found["model"], "model")
 
 
 def _load_model_hidden(found, refs, earlier):
@@ -180,16 +182,16 @@ def _load_model_hidden(found, refs, earlier):
 
 
 def _load_model_reference(found_model, refs):
-    checks.check(
-        tuple(layer.class_name for layer in found_model.layers) == refs.layer_classes,
-        f"`model` 변수가 `{CHECKPOINT_NAME}` 파일에서 불러온 합성곱 신경망이 아닙니다. "
-        "파일 이름과 불러오는 함수를 확인하세요.",
-        f"model is not the CNN loaded from {CHECKPOINT_NAME}. Check the file name and the function that loads it.",
+    check_failed.check(
+                       tuple(layer.class_name for layer in found_model.layers) == refs.layer_classes,
+                       f"`model` 변수가 `{CHECKPOINT_NAME}` 파일에서 불러온 합성곱 신경망이 아닙니다. "
+                       "파일 이름과 불러오는 함수를 확인하세요.",
+                       f"model is not the CNN loaded from {CHECKPOINT_NAME}. Check the file name and the function that loads it.",
     )
-    checks.check(
-        found_model.weights_digest == refs.weights_digest,
-        "`model` 모델의 가중치가 체크포인트 파일과 다릅니다. 파일을 다시 불러오고 가중치를 바꾸지 마세요.",
-        "the weights of model differ from the checkpoint file: load it again and do not change them.",
+    check_failed.check(
+                       found_model.weights_digest == refs.weights_digest,
+                       "`model` 모델의 가중치가 체크포인트 파일과 다릅니다. 파일을 다시 불러오고 가중치를 바꾸지 마세요.",
+                       "the weights of model differ from the checkpoint file: load it again and do not change them.",
     )
 
 
@@ -218,11 +220,11 @@ def _first_conv_kernel(found) -> np.ndarray | None:
 
 def _first_conv_visible(found):
     checks.require(found, "conv", "kernel_shape", "bias_shape")
-    layer = checks.conv2d(found["conv"], "conv")
+    layer = keras_checks.conv2d(found["conv"], "conv")
     # Which layer of the student's own `model` it is: the instructions name it, no value is shown.
     first = next((digest for is_conv, digest in _layer_digests(found.get("model")) if is_conv), None)
     if first is not None and layer.weights_digest:
-        checks.check(layer.weights_digest == first, *_NOT_FIRST_CONV)
+        check_failed.check(layer.weights_digest == first, *_NOT_FIRST_CONV)
     checks.assert_rank(found["kernel_shape"], 4, "kernel_shape")
     checks.assert_rank(found["bias_shape"], 1, "bias_shape")
     # The shapes of the student's own `conv`: a shape read off another layer is named here.
@@ -240,10 +242,10 @@ def _first_conv_hidden(found, refs, earlier):
     # Visible twin: `conv` against the first Conv2D of the student's own `model`, and the shapes
     # against `conv`'s. Against the reference only: a `model` that is not the checkpoint.
     with against_reference():
-        checks.check(
-            kernel.shape == refs.kernel.shape and bool(np.allclose(kernel, refs.kernel, atol=1e-6))
-            and bias.shape == refs.bias.shape and bool(np.allclose(bias, refs.bias, atol=1e-6)),
-            *_NOT_FIRST_CONV,
+        check_failed.check(
+                           kernel.shape == refs.kernel.shape and bool(np.allclose(kernel, refs.kernel, atol=1e-6))
+                           and bias.shape == refs.bias.shape and bool(np.allclose(bias, refs.bias, atol=1e-6)),
+                           *_NOT_FIRST_CONV,
         )
         checks.assert_shape(found["kernel_shape"], refs.kernel.shape, "kernel_shape", *_SHAPE_HINT)
         checks.assert_shape(found["bias_shape"], refs.bias.shape, "bias_shape", *_SHAPE_HINT)
@@ -258,12 +260,12 @@ def _conv_weights_visible(found):
     checks.require(found, "conv_weights")
     checks.assert_numpy(found["conv_weights"], "conv_weights")
     array = checks.numbers(found["conv_weights"], "conv_weights")
-    checks.check(
-        array.ndim == 4,
-        f"`conv_weights` 배열은 4차원 커널이어야 하는데 지금은 {array.ndim}차원입니다. "
-        "`conv.weights`의 첫 번째 가중치(커널)를 바꿨는지 확인하세요.",
-        f"conv_weights should be the 4-D kernel, found {array.ndim} dimensions. "
-        "Convert the first of conv.weights (the kernel).",
+    check_failed.check(
+                       array.ndim == 4,
+                       f"`conv_weights` 배열은 4차원 커널이어야 하는데 지금은 {array.ndim}차원입니다. "
+                       "`conv.weights`의 첫 번째 가중치(커널)를 바꿨는지 확인하세요.",
+                       f"conv_weights should be the 4-D kernel, found {array.ndim} dimensions. "
+                       "Convert the first of conv.weights (the kernel).",
     )
     kernel = _layer_kernel(found.get("conv", Missing()))
     if kernel is not None:  # the student's own `conv`: another layer's kernel is named here
@@ -319,13 +321,13 @@ _step("test_conv_stats", "가중치의 평균과 표준편차", "the weights' me
 
 def _hist(found, fig_name, base, own, earlier_name, earlier_step, source_ko, source_en):
     with _judged_on(own, earlier_name, earlier_step):
-        checks.assert_histogram(found[fig_name], base, fig_name, source_ko=source_ko, source_en=source_en,
-                                xlabel="weight", ylabel="count")
+        figure_checks.assert_histogram(found[fig_name], base, fig_name, source_ko=source_ko, source_en=source_en,
+                                       xlabel="weight", ylabel="count")
 
 
 def _hist_visible(found):
     checks.require(found, "hist_fig")
-    checks.histogram(checks.figure(found["hist_fig"], "hist_fig"), "hist_fig")
+    figure_checks.histogram(figure_checks.figure(found["hist_fig"], "hist_fig"), "hist_fig")
     own = _usable_array(found.get("conv_weights", Missing()))
     if own is not None:
         _hist(found, "hist_fig", own, True, "conv_weights", "test_conv_weights",
@@ -344,10 +346,10 @@ _step("test_hist", "가중치 히스토그램", "the weight histogram", "hist_fi
 
 def _kernel_grid(found, fig_name, base, own, earlier_name, earlier_step):
     with _judged_on(own, earlier_name, earlier_step):
-        checks.assert_image_grid(
-            found[fig_name], fig_name, _kernel_panels(base), 2, 16,
-            source_ko=f"`{earlier_name}` 배열의 커널", source_en=f"the kernels of {earlier_name}",
-            scale=(-0.5, 0.5))
+        figure_checks.assert_image_grid(
+                                        found[fig_name], fig_name, _kernel_panels(base), 2, 16,
+                                        source_ko=f"`{earlier_name}` 배열의 커널", source_en=f"the kernels of {earlier_name}",
+                                        scale=(-0.5, 0.5))
 
 
 def _grid_kernel(fact: Fact) -> np.ndarray | None:
@@ -356,13 +358,13 @@ def _grid_kernel(fact: Fact) -> np.ndarray | None:
 
 def _kernel_grid_visible(found):
     checks.require(found, "kernel_fig")
-    checks.figure(found["kernel_fig"], "kernel_fig")
+    figure_checks.figure(found["kernel_fig"], "kernel_fig")
     own = _grid_kernel(found.get("conv_weights", Missing()))
     if own is not None:
         _kernel_grid(found, "kernel_fig", own, True, "conv_weights", "test_conv_weights")
     else:  # no kernel of the student's to compare with: what the grid needs whatever it shows
-        checks.assert_image_grid(found["kernel_fig"], "kernel_fig", None, 2, 16, source_ko="", source_en="",
-                                 scale=(-0.5, 0.5))
+        figure_checks.assert_image_grid(found["kernel_fig"], "kernel_fig", None, 2, 16, source_ko="", source_en="",
+                                        scale=(-0.5, 0.5))
 
 
 def _kernel_grid_hidden(found, refs, earlier):
@@ -386,17 +388,17 @@ _TRAINED_WEIGHTS = (
 
 def _untrained_visible(found):
     checks.require(found, "no_training_conv", "no_training_weights")
-    layer = checks.conv2d(found["no_training_conv"], "no_training_conv")
+    layer = keras_checks.conv2d(found["no_training_conv"], "no_training_conv")
     # The settings the instructions give: naming a wrong one reveals nothing the student computes.
-    checks.assert_conv_settings(layer, "no_training_conv", filters=32, kernel_size=(3, 3), activation="relu",
-                                padding="same")
+    keras_checks.assert_conv_settings(layer, "no_training_conv", filters=32, kernel_size=(3, 3), activation="relu",
+                                      padding="same")
     if layer.weights_digest:
-        checks.check(layer.weights_digest not in {digest for _, digest in _layer_digests(found.get("model"))},
-                     *_TRAINED_WEIGHTS)
+        check_failed.check(layer.weights_digest not in {digest for _, digest in _layer_digests(found.get("model"))},
+                           *_TRAINED_WEIGHTS)
     trained = _first_conv_kernel(found)
     if trained is not None:  # the student's own first layer: the shape the instructions ask to copy
         _untrained_shape(layer.weights[0], trained.shape)
-    checks.assert_glorot_uniform(layer.weights[0], "no_training_conv")
+    keras_checks.assert_glorot_uniform(layer.weights[0], "no_training_conv")
     checks.assert_numpy(found["no_training_weights"], "no_training_weights")
     checks.assert_array_close(
         found["no_training_weights"], layer.weights[0], "no_training_weights",
@@ -405,11 +407,11 @@ def _untrained_visible(found):
 
 
 def _untrained_shape(kernel, trained_shape):
-    checks.check(
-        kernel.shape == tuple(trained_shape),
-        "`no_training_conv` 층의 커널 모양이 훈련된 첫 번째 층과 다릅니다. 입력 모양과 필터 수를 확인하세요.",
-        "the kernel of no_training_conv is not shaped like the trained first layer's: check the input shape "
-        "and the number of filters.",
+    check_failed.check(
+                       kernel.shape == tuple(trained_shape),
+                       "`no_training_conv` 층의 커널 모양이 훈련된 첫 번째 층과 다릅니다. 입력 모양과 필터 수를 확인하세요.",
+                       "the kernel of no_training_conv is not shaped like the trained first layer's: check the input shape "
+                       "and the number of filters.",
     )
 
 
@@ -420,7 +422,7 @@ def _untrained_hidden(found, refs, earlier):
     # `conv` or `model` that is not the checkpoint's.
     with against_reference():
         _untrained_shape(kernel, refs.kernel.shape)
-        checks.check(not np.allclose(kernel, refs.kernel), *_TRAINED_WEIGHTS)
+        check_failed.check(not np.allclose(kernel, refs.kernel), *_TRAINED_WEIGHTS)
 
 
 _step("test_untrained", "훈련하지 않은 층", "the untrained layer", "no_training_conv", "no_training_weights", "model",
@@ -444,7 +446,7 @@ _step("test_untrained_stats", "훈련하지 않은 가중치의 평균과 표준
 
 def _untrained_hist_check(found, refs=None, earlier=None):
     checks.require(found, "no_training_hist_fig")
-    checks.histogram(checks.figure(found["no_training_hist_fig"], "no_training_hist_fig"), "no_training_hist_fig")
+    figure_checks.histogram(figure_checks.figure(found["no_training_hist_fig"], "no_training_hist_fig"), "no_training_hist_fig")
     _hist(found, "no_training_hist_fig", _require_untrained(found), True, "no_training_weights", "test_untrained",
           "`no_training_weights` 배열", "no_training_weights")
 
@@ -455,7 +457,7 @@ _step("test_untrained_hist", "훈련하지 않은 가중치 히스토그램", "t
 
 def _untrained_grid_check(found, refs=None, earlier=None):
     checks.require(found, "no_training_kernel_fig")
-    checks.figure(found["no_training_kernel_fig"], "no_training_kernel_fig")
+    figure_checks.figure(found["no_training_kernel_fig"], "no_training_kernel_fig")
     kernel = _require_untrained(found)
     if kernel.ndim != 4 or kernel.shape[-1] < 32:
         _cannot_judge("no_training_weights", "test_untrained")
@@ -493,7 +495,7 @@ def _ratio_check(found, expected, own):
 
 def _bound_check(found, kernel_shape):
     checks.assert_number_close(
-        found["glorot_limit"], checks.glorot_limit(kernel_shape), "glorot_limit",
+        found["glorot_limit"], keras_checks.glorot_limit(kernel_shape), "glorot_limit",
         "글로럿 균등 분포의 경계 공식에 이 층의 입력 쪽과 출력 쪽 연결 수를 넣었는지 확인하세요.",
         "Check the Glorot-uniform bound formula and this layer's fan-in and fan-out.")
 
@@ -502,11 +504,11 @@ def _within_check(found):
     student_limit = checks.number(found["glorot_limit"], "glorot_limit")
     untrained = _require_untrained(found)
     truth = bool(np.all(np.abs(untrained) <= student_limit * (1 + 1e-6)))
-    checks.check(
-        checks.boolean(found["within_limit"], "within_limit") == truth,
-        "`within_limit` 변수의 값이 맞지 않습니다. 훈련하지 않은 가중치 전부의 절댓값을 `glorot_limit` 변수와 비교했는지 "
-        "확인하세요.",
-        "within_limit is not right: compare the absolute values of all untrained weights with glorot_limit.",
+    check_failed.check(
+                       checks.boolean(found["within_limit"], "within_limit") == truth,
+                       "`within_limit` 변수의 값이 맞지 않습니다. 훈련하지 않은 가중치 전부의 절댓값을 `glorot_limit` 변수와 비교했는지 "
+                       "확인하세요.",
+                       "within_limit is not right: compare the absolute values of all untrained weights with glorot_limit.",
     )
 
 
@@ -535,15 +537,15 @@ _step("test_compare", "두 층 비교", "comparing the two layers", "std_ratio",
 
 def _dense_visible(found):
     checks.require(found, "dense_model")
-    dense = checks.model(found["dense_model"], "dense_model")
-    checks.check(
-        not dense.is_model_variable,
-        "`dense_model` 변수가 `model` 변수와 같은 객체입니다. 새 이름으로 만들고 `model` 변수는 그대로 두세요.",
-        "dense_model is the same object as model: build it under the new name and leave model as it is.",
+    dense = keras_checks.model(found["dense_model"], "dense_model")
+    check_failed.check(
+                       not dense.is_model_variable,
+                       "`dense_model` 변수가 `model` 변수와 같은 객체입니다. 새 이름으로 만들고 `model` 변수는 그대로 두세요.",
+                       "dense_model is the same object as model: build it under the new name and leave model as it is.",
     )
-    checks.assert_functional(dense, "dense_model")
-    checks.assert_io_shapes(dense, "dense_model", (None, 784), (None, 10))
-    checks.assert_dense_stack(dense, "dense_model", DENSE_LAYERS)
+    keras_checks.assert_functional(dense, "dense_model")
+    keras_checks.assert_io_shapes(dense, "dense_model", (None, 784), (None, 10))
+    keras_checks.assert_dense_stack(dense, "dense_model", DENSE_LAYERS)
 
 
 def _dense_hidden(found, refs, earlier):
@@ -553,11 +555,11 @@ def _dense_hidden(found, refs, earlier):
     before = earlier.get("test_load_model", {}).get("model")
     now = found.get("model", Missing())
     if isinstance(before, Model):
-        checks.check(
-            isinstance(now, Model) and now.weights_digest == before.weights_digest
-            and [lay.class_name for lay in now.layers] == [lay.class_name for lay in before.layers],
-            "`model` 변수가 이 단계에서 바뀌었습니다. 합성곱 신경망은 뒤에서 다시 쓰이니 덮어쓰지 마세요.",
-            "model changed in this step: the CNN is needed later, so do not overwrite it.",
+        check_failed.check(
+                           isinstance(now, Model) and now.weights_digest == before.weights_digest
+                           and [lay.class_name for lay in now.layers] == [lay.class_name for lay in before.layers],
+                           "`model` 변수가 이 단계에서 바뀌었습니다. 합성곱 신경망은 뒤에서 다시 쓰이니 덮어쓰지 마세요.",
+                           "model changed in this step: the CNN is needed later, so do not overwrite it.",
         )
 
 
@@ -568,15 +570,15 @@ _step("test_dense_model", "함수형 API 밀집 모델", "the functional dense m
 def _acti_visible(name: str, conv_index: int, shape: tuple):
     def visible(found):
         checks.require(found, name)
-        acti = checks.model(found[name], name)
-        checks.assert_io_shapes(acti, name, (None, 28, 28, 1), shape)
+        acti = keras_checks.model(found[name], name)
+        keras_checks.assert_io_shapes(acti, name, (None, 28, 28, 1), shape)
         if isinstance(found.get("model"), Model):
-            checks.check(
-                conv_index in acti.shares_layers,
-                f"`{name}` 모델이 `model` 모델의 층을 다시 쓰지 않습니다. `model.inputs`와 `model.layers`에 있는 층의 "
-                "출력으로 만드세요.",
-                f"{name} does not reuse the layers of model: build it from model.inputs and the output of a layer "
-                "in model.layers.",
+            check_failed.check(
+                               conv_index in acti.shares_layers,
+                               f"`{name}` 모델이 `model` 모델의 층을 다시 쓰지 않습니다. `model.inputs`와 `model.layers`에 있는 층의 "
+                               "출력으로 만드세요.",
+                               f"{name} does not reuse the layers of model: build it from model.inputs and the output of a layer "
+                               "in model.layers.",
             )
 
     return visible
@@ -606,18 +608,18 @@ def _acti_hidden(name: str, conv_number: int):
         wanted_ko, wanted_en = CONV_NAMES[conv_number]
         if stage is not None and stage != wanted:
             layer = refs.layer_classes[stage]
-            checks.fail(
+            fail(
                 f"`{name}` 모델이 `model.layers[{stage}]` 층(`{layer}`)에서 끝납니다. 이 단계는 {wanted_ko}까지입니다. "
                 "`model.layers`에서 어느 층의 출력을 썼는지 확인하세요.",
                 f"{name} ends at model.layers[{stage}] ({layer}), but this step ends at {wanted_en}. "
                 "Check which layer of model.layers you take the output of.",
             )
-        checks.check(
-            stage == wanted,
-            f"`{name}` 모델의 출력이 {wanted_ko}의 출력과 다릅니다. `model.inputs`에서 시작해 그 층의 출력에서 "
-            "끝나는지 확인하세요.",
-            f"the output of {name} is not that of {wanted_en}. Check that it starts at model.inputs "
-            "and ends at that layer's output.",
+        check_failed.check(
+                           stage == wanted,
+                           f"`{name}` 모델의 출력이 {wanted_ko}의 출력과 다릅니다. `model.inputs`에서 시작해 그 층의 출력에서 "
+                           "끝나는지 확인하세요.",
+                           f"the output of {name} is not that of {wanted_en}. Check that it starts at model.inputs "
+                           "and ends at that layer's output.",
         )
 
     return hidden
@@ -632,19 +634,19 @@ _step("test_conv_acti", "첫 번째 합성곱 층까지의 모델", "the model u
 
 def _sample_visible(found):
     checks.require(found, "sample_fig")
-    fig = checks.figure(found["sample_fig"], "sample_fig")
-    panels = checks.image_panels(fig)
-    checks.check(
-        len(panels) == 1,
-        f"`sample_fig` 그림에는 이미지가 하나 있어야 하는데 {len(panels)}개입니다. "
-        "`imshow()`로 이미지 하나만 그렸는지 확인하세요.",
-        f"sample_fig should hold one image, found {len(panels)}. Draw exactly one image with imshow().",
+    fig = figure_checks.figure(found["sample_fig"], "sample_fig")
+    panels = figure_checks.image_panels(fig)
+    check_failed.check(
+                       len(panels) == 1,
+                       f"`sample_fig` 그림에는 이미지가 하나 있어야 하는데 {len(panels)}개입니다. "
+                       "`imshow()`로 이미지 하나만 그렸는지 확인하세요.",
+                       f"sample_fig should hold one image, found {len(panels)}. Draw exactly one image with imshow().",
     )
     image = panels[0][1]
-    checks.check(
-        image.array.size > 0 and np.nanmax(image.array) > 1.0,
-        "`sample_fig` 그림의 이미지 값이 원래 픽셀 값이 아닙니다. `train_input[0]`을 바꾸지 말고 그대로 그리세요.",
-        "sample_fig does not show the raw pixel values: draw train_input[0] as it is, without scaling it.",
+    check_failed.check(
+                       image.array.size > 0 and np.nanmax(image.array) > 1.0,
+                       "`sample_fig` 그림의 이미지 값이 원래 픽셀 값이 아닙니다. `train_input[0]`을 바꾸지 말고 그대로 그리세요.",
+                       "sample_fig does not show the raw pixel values: draw train_input[0] as it is, without scaling it.",
     )
     first = _first_image(found)
     if first is not None:  # the student's own first training image, as loaded
@@ -658,9 +660,9 @@ def _first_image(found) -> np.ndarray | None:
 
 
 def _sample_drawn(found, image):
-    checks.assert_image_grid(found["sample_fig"], "sample_fig", [image], 1, 1,
-                             source_ko="첫 번째 훈련 이미지", source_en="the first training image",
-                             axes_off=False, cmap="gray_r")
+    figure_checks.assert_image_grid(found["sample_fig"], "sample_fig", [image], 1, 1,
+                                    source_ko="첫 번째 훈련 이미지", source_en="the first training image",
+                                    axes_off=False, cmap="gray_r")
 
 
 def _sample_hidden(found, refs, earlier):
@@ -677,17 +679,17 @@ _step("test_sample", "샘플 이미지", "the sample image", "sample_fig", "trai
 def _sample_batch_visible(found):
     checks.require(found, "sample_batch")
     array = checks.numbers(found["sample_batch"], "sample_batch")
-    checks.check(
-        array.shape == (1, 28, 28, 1),
-        f"`sample_batch` 배열의 모양이 설명과 다릅니다(지금은 {checks._dims(array.shape)}). "
-        "이미지 하나를 배치 차원과 채널 차원이 있는 배열로 만드세요.",
-        f"sample_batch is not shaped as the instructions say ({checks._dims(array.shape)}): "
-        "make one image into a batch with a channel dimension.",
+    check_failed.check(
+                       array.shape == (1, 28, 28, 1),
+                       f"`sample_batch` 배열의 모양이 설명과 다릅니다(지금은 {checks.shape_text(array.shape)}). "
+                       "이미지 하나를 배치 차원과 채널 차원이 있는 배열로 만드세요.",
+                       f"sample_batch is not shaped as the instructions say ({checks.shape_text(array.shape)}): "
+                       "make one image into a batch with a channel dimension.",
     )
-    checks.check(
-        float(array.max()) <= 1.0 and float(array.min()) >= 0.0 and float(array.max()) > 0.0,
-        "`sample_batch` 배열의 값이 0~1 범위에 있지 않습니다. 픽셀 값을 255로 나눴는지 확인하세요.",
-        "sample_batch is not within 0 to 1: divide the pixel values by 255.",
+    check_failed.check(
+                       float(array.max()) <= 1.0 and float(array.min()) >= 0.0 and float(array.max()) > 0.0,
+                       "`sample_batch` 배열의 값이 0~1 범위에 있지 않습니다. 픽셀 값을 255로 나눴는지 확인하세요.",
+                       "sample_batch is not within 0 to 1: divide the pixel values by 255.",
     )
     first = _first_image(found)
     if first is not None:
@@ -721,11 +723,11 @@ def _maps_visible(name: str, acti_name: str, channels: int, size: int):
         acti = found.get(acti_name)
         # Error carried forward: the shape the student's own model gives, if it gives one.
         own = acti.probe_output.shape if isinstance(acti, Model) and acti.probe_output is not None else None
-        checks.check(
-            array.shape == (own or (1, size, size, channels)),
-            f"`{name}` 배열의 모양이 맞지 않습니다(지금은 {checks._dims(array.shape)}). "
-            f"`{acti_name}` 모델에 `sample_batch` 배열을 넣어 얻었는지 확인하세요.",
-            f"{name} is not the right shape (found {checks._dims(array.shape)}): run {acti_name} on sample_batch.",
+        check_failed.check(
+                           array.shape == (own or (1, size, size, channels)),
+                           f"`{name}` 배열의 모양이 맞지 않습니다(지금은 {checks.shape_text(array.shape)}). "
+                           f"`{acti_name}` 모델에 `sample_batch` 배열을 넣어 얻었는지 확인하세요.",
+                           f"{name} is not the right shape (found {checks.shape_text(array.shape)}): run {acti_name} on sample_batch.",
         )
         # The student's own model on the student's own batch (error carried forward, as graded).
         output = found.get(f"{acti_name}(sample_batch)")
@@ -780,22 +782,22 @@ def _map_grid(fig_name: str, maps_name: str, conv_number: int, rows: int, cols: 
     def draw(found, base, own):
         earlier_step = f"test_feature_maps_{conv_number}"
         with _judged_on(own, maps_name, earlier_step):
-            checks.assert_image_grid(found[fig_name], fig_name, _map_panels(base, rows * cols), rows, cols,
-                                     source_ko=f"`{maps_name}` 배열의 특성 맵", source_en=f"the maps of {maps_name}",
-                                     scale="own", atol=1e-4)
+            figure_checks.assert_image_grid(found[fig_name], fig_name, _map_panels(base, rows * cols), rows, cols,
+                                            source_ko=f"`{maps_name}` 배열의 특성 맵", source_en=f"the maps of {maps_name}",
+                                            scale="own", atol=1e-4)
 
     def usable(found):
         return _usable_array(found.get(maps_name, Missing()), ndim=4, min_last=rows * cols)
 
     def visible(found):
         checks.require(found, fig_name)
-        checks.figure(found[fig_name], fig_name)
+        figure_checks.figure(found[fig_name], fig_name)
         own = usable(found)
         if own is not None:
             draw(found, own, True)
         else:  # no maps of the student's to compare with: what the grid needs whatever it shows
-            checks.assert_image_grid(found[fig_name], fig_name, None, rows, cols, source_ko="", source_en="",
-                                     scale="own")
+            figure_checks.assert_image_grid(found[fig_name], fig_name, None, rows, cols, source_ko="", source_en="",
+                                            scale="own")
 
     def hidden(found, refs, earlier):
         own = usable(found)
@@ -843,8 +845,8 @@ def _in_step(step: Step):
     try:
         yield
     except AssertionError as exc:
-        ko, en = checks.halves(exc)
-        checks.fail(f"[{step.title_ko}] {ko}", f"[{step.title_en}] {en}", reference=getattr(exc, "reference", False))
+        ko, en = halves(exc)
+        fail(f"[{step.title_ko}] {ko}", f"[{step.title_en}] {en}", reference=getattr(exc, "reference", False))
 
 
 def check(grade_id: str, namespace: dict) -> None:
@@ -895,8 +897,8 @@ class Verdict:
 
     @property
     def message(self) -> str:
-        """The message in its one-line form (``checks.render``), "" when passed."""
-        return "" if self.passed else checks.render(self.korean, self.english)
+        """The message in its one-line form (``message_layout.render``), "" when passed."""
+        return "" if self.passed else render(self.korean, self.english)
 
 
 def grade(grade_id: str, found: dict[str, Fact], refs, earlier: dict[str, dict[str, Fact]]) -> Verdict:
@@ -909,7 +911,7 @@ def grade(grade_id: str, found: dict[str, Fact], refs, earlier: dict[str, dict[s
             stage = "hidden"
             step.hidden(found, refs, earlier)
     except AssertionError as exc:
-        return Verdict(False, *checks.halves(exc), "reference" if getattr(exc, "reference", False) else stage)
+        return Verdict(False, *halves(exc), "reference" if getattr(exc, "reference", False) else stage)
     except Exception as exc:  # a defect of the check, reported as such
         return Verdict(False, "채점 검사가 오류로 멈췄습니다. 강사에게 알려 주세요.",
                        f"The check itself failed ({type(exc).__name__}: {str(exc)[:200]}); please tell your instructor.",

@@ -25,7 +25,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from nbgrader.utils import is_grade  # noqa: E402
 
-from cnnviz import ASSIGNMENT, CHECKPOINT_NAME, COURSE_ROOT, facts, lesson  # noqa: E402
+from cnnviz import ASSIGNMENT, CHECKPOINT_NAME, COURSE_ROOT, facts, lesson, message_layout  # noqa: E402
 from cnnviz.grading import reference
 from cnnviz.facts import Figure, Layer, Missing, Model, Value  # noqa: E402
 
@@ -427,7 +427,7 @@ def test_a_passing_test_cell_says_so_in_one_short_bilingual_line(solution, capsy
     printed = capsys.readouterr().out.splitlines()
     assert printed == [lesson.PASSED]
     korean, english = bilingual(lesson.PASSED)
-    assert len(lesson.checks.wrap(lesson.PASSED)) == 1, "the passing line must fit one line of the Validate dialog"
+    assert len(message_layout.wrap(lesson.PASSED)) == 1, "the passing line must fit one line of the Validate dialog"
 
 
 def test_a_failing_test_cell_prints_no_passing_line(solution, mistakes, capsys):

@@ -226,7 +226,7 @@ def test_nbgrader_metadata_is_schema_3_with_unique_grade_ids():
 
 def test_every_test_cell_starts_with_a_docstring_korean_line_then_english_line():
     """Validate quotes a failed test cell in a box that never wraps: each line must fit it."""
-    from cnnviz.checks import SCREEN_COLUMNS, screen_columns
+    from cnnviz.message_layout import SCREEN_COLUMNS, screen_columns
 
     bad = []
     for cell in _test_cells(_source_nb()):
