@@ -10,7 +10,7 @@ and every markdown cell of the source notebook, the Korean half must
 - choose each particle by the word's last sound, never "이(가)" or "을(를)".
 
 Messages are gathered two ways: the string literals of the modules that word
-messages (the checks, the lesson's steps, grading/trusted.py;
+messages (the checks, the lesson's steps and its runtime, grading/trusted.py;
 read with ``ast``, so a new message is covered the day it is written), and
 failures triggered with found values that are English words (a padding, an
 activation, an axis label), which literals alone cannot show.
@@ -26,14 +26,15 @@ import numpy as np
 import pytest
 
 from cnnviz import ASSIGNMENT, CHECKPOINT_NAME, COURSE_ROOT, checks, figure_checks, keras_checks, korean, lesson
-from cnnviz import message_layout
+from cnnviz import lesson_steps, message_layout
 from cnnviz.grading import reference, trusted
 from cnnviz.facts import Axes, Figure, Histogram, Image, Layer, Missing, Model, Value
 
 SOURCE_DIR = COURSE_ROOT / "source" / ASSIGNMENT
 SOURCE_NB = SOURCE_DIR / f"{ASSIGNMENT}.ipynb"
 MODULES = [COURSE_ROOT / "cnnviz" / name for name in (
-    "checks.py", "figure_checks.py", "keras_checks.py", "lesson.py", "grading/trusted.py")]
+    "checks.py", "figure_checks.py", "keras_checks.py", "carry_forward.py", "lesson_steps.py", "lesson.py",
+    "grading/trusted.py")]
 
 HANGUL = re.compile("[\uac00-\ud7a3]")
 # Stand-ins: a backticked span (code) and an interpolated value of an f-string.
@@ -267,7 +268,7 @@ JUNK = [Missing(), Value(type_name="str"), Value(type_name="tuple", shape=(None,
 def junk_verdicts(refs) -> list[tuple[str, lesson.Verdict]]:
     """Every step graded with each wrong kind of value in all of its variables."""
     return [(grade_id, lesson.grade(grade_id, {name: junk for name in step.names}, refs, {}))
-            for grade_id, step in lesson.STEPS.items() for junk in JUNK]
+            for grade_id, step in lesson_steps.STEPS.items() for junk in JUNK]
 
 
 def test_korean_of_every_step_failing_on_wrong_kinds_of_values(junk_verdicts):

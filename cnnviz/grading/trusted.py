@@ -24,7 +24,7 @@ from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
-from cnnviz import CHECKPOINT_NAME, facts, lesson, message_layout
+from cnnviz import CHECKPOINT_NAME, facts, lesson, lesson_steps, message_layout
 from cnnviz.grading import reference
 
 BEGIN_HIDDEN = "BEGIN HIDDEN TESTS"
@@ -136,8 +136,8 @@ class TrustedChecks(NbGraderPreprocessor):
             found, why = read_facts(cell, grade_id)
             cell.source = originals.get(grade_id, cell.source)
             cell.outputs = []
-            if grade_id not in lesson.STEPS:
-                self.log.error("No trusted check for test cell %s: it scores 0 until cnnviz.lesson has one", grade_id)
+            if grade_id not in lesson_steps.STEPS:
+                self.log.error("No trusted check for test cell %s: it scores 0 until cnnviz.lesson_steps has one", grade_id)
                 cell.outputs.append(_error("GraderError", f"no trusted check for the test cell {grade_id}"))
                 continue
             if found is None:
