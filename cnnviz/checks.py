@@ -45,17 +45,24 @@ def kind_of(fact: Fact) -> str:
     return fact.type_name
 
 
-def of_kind(value: Fact, kind: type, name: str, what_ko: str, what_en: str, hint_ko: str, hint_en: str):
-    """``value`` if it is a ``kind`` fact; else fail saying what ``name`` should be and where to look.
+def should_be(ok: bool, value: Fact, name: str, what_ko: str, what_en: str, hint_ko: str = "",
+              hint_en: str = "") -> None:
+    """Fail unless ``ok``, saying what ``name`` should be, what it holds, and (with a hint) where to look.
 
     ``what_ko`` carries its own copula ("그림이어야"), chosen by its last sound.
     """
     __tracebackhide__ = True
     check(
-        isinstance(value, kind),
-        f"`{name}` 변수는 {what_ko} 하는데 지금은 `{kind_of(value)}` 값입니다. {hint_ko}",
-        f"{name} should be {what_en}, found {kind_of(value)}. {hint_en}",
+        ok,
+        f"`{name}` 변수는 {what_ko} 하는데 지금은 `{kind_of(value)}` 값입니다." + (f" {hint_ko}" if hint_ko else ""),
+        f"{name} should be {what_en}, found {kind_of(value)}." + (f" {hint_en}" if hint_en else ""),
     )
+
+
+def of_kind(value: Fact, kind: type, name: str, what_ko: str, what_en: str, hint_ko: str, hint_en: str):
+    """``value`` if it is a ``kind`` fact; else fail saying what ``name`` should be and where to look."""
+    __tracebackhide__ = True
+    should_be(isinstance(value, kind), value, name, what_ko, what_en, hint_ko, hint_en)
     return value
 
 
@@ -136,22 +143,15 @@ def assert_array_close(value: Fact, expected: np.ndarray, name: str, hint_ko: st
 def assert_numpy(value: Fact, name: str) -> None:
     """Fail unless ``value`` is a NumPy array (not a Keras variable, a tensor or a list)."""
     __tracebackhide__ = True
-    check(
-        isinstance(value, Value) and value.is_numpy,
-        f"`{name}` 변수는 넘파이 배열이어야 하는데 지금은 `{kind_of(value)}` 값입니다. `.numpy()`로 바꿨는지 확인하세요.",
-        f"{name} should be a NumPy array, found {kind_of(value)}. Did you convert it with .numpy()?",
-    )
+    should_be(isinstance(value, Value) and value.is_numpy, value, name, "넘파이 배열이어야", "a NumPy array",
+              "`.numpy()`로 바꿨는지 확인하세요.", "Did you convert it with .numpy()?")
 
 
 def boolean(value: Fact, name: str) -> bool:
     """``value`` as a bool (Python or NumPy), or fail."""
     __tracebackhide__ = True
     ok = isinstance(value, Value) and value.is_bool and value.array is not None and value.array.size == 1
-    check(
-        ok,
-        f"`{name}` 변수는 `True`나 `False`여야 하는데 지금은 `{kind_of(value)}` 값입니다.",
-        f"{name} should be True or False, found {kind_of(value)}.",
-    )
+    should_be(ok, value, name, "`True`나 `False`여야", "True or False")
     return bool(value.array.reshape(()))
 
 
@@ -159,11 +159,8 @@ def shape_of(value: Fact, name: str) -> tuple:
     """``value`` as a shape (tuple, list or TensorShape of sizes), or fail."""
     __tracebackhide__ = True
     shape = value.shape if isinstance(value, Value) else None
-    check(
-        shape is not None,
-        f"`{name}` 변수는 크기(모양)여야 하는데 지금은 `{kind_of(value)}` 값입니다. 가중치의 `.shape`를 그대로 담으세요.",
-        f"{name} should be a shape, found {kind_of(value)}. Store the weight's .shape as it is.",
-    )
+    should_be(shape is not None, value, name, "크기(모양)여야", "a shape",
+              "가중치의 `.shape`를 그대로 담으세요.", "Store the weight's .shape as it is.")
     return shape
 
 
