@@ -14,11 +14,17 @@ from lesson_solution import (  # noqa: F401 - fixtures
     CHECKPOINT_NAME, SOURCE_DIR, _close_figures, bilingual, found_for, mistakes, solution)
 
 
+# --------------------------------------------------------------------------- the instructor's own runs
+
+
 def test_the_instructors_hidden_checks_pass_on_the_solution(solution, monkeypatch):
     monkeypatch.chdir(SOURCE_DIR)  # check_hidden reads the checkpoint beside the notebook
     for grade_id in lesson_steps.STEPS:
         lesson.check(grade_id, solution)
         lesson.check_hidden(grade_id, solution)
+
+
+# --------------------------------------------------------------------------- the grader
 
 
 def test_a_check_that_itself_breaks_is_reported_as_crashed(solution):
