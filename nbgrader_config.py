@@ -147,7 +147,7 @@ from cnnviz.grading.jailed_execute import JailedExecute  # noqa: E402
 # the formgrader for an instructor's review; it never changes a score.
 # PrepareJailRun and TrustedChecks (cnnviz/grading/trusted.py): the hidden tests never enter the
 # kernel; each test cell hands its values over as plain data, and its points come only from
-# the lesson's checks (cnnviz/lesson.py) run here, in nbgrader's own process.
+# the lesson's checks (cnnviz/lesson_steps.py) run here, in nbgrader's own process.
 from cnnviz.grading.trusted import PrepareJailRun, TrustedChecks  # noqa: E402
 
 # MatchRelease (cnnviz/grading/match_release.py), before nbgrader's OverwriteCells: a submission made

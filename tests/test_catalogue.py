@@ -213,7 +213,7 @@ def test_validate_already_names_most_mistakes(graded):
 @pytest.mark.parametrize("entry", CATALOGUE, ids=lambda entry: entry.name)
 def test_validate_and_the_grade_agree_on_every_visibly_checkable_step(entry, graded):
     """Every step the grade fails is failed by Validate too, unless only the grader's reference can tell
-    (``lesson.against_reference``); a right idiom fails neither (no false alarm)."""
+    (``carry_forward.against_reference``); a right idiom fails neither (no false alarm)."""
     result = graded[entry.name]
     caught = result["caught_by"]
     missed = {g: result["messages"].get(g, "")[:300] for g, how in caught.items() if how == "hidden"}

@@ -4,7 +4,7 @@ import csv
 
 import pytest
 
-from cnnviz import lesson
+from cnnviz import lesson_steps
 from cnnviz.course import classgrade, nbrun
 from cnnviz.grading import export
 from toycourse import submit_answer
@@ -30,5 +30,5 @@ def test_each_step_gets_its_own_named_column_with_points_and_the_total_follows(t
 
 
 def test_a_lesson_step_is_named_by_its_title():
-    step = lesson.STEPS["test_feature_grid_2"]
+    step = lesson_steps.STEPS["test_feature_grid_2"]
     assert export.step_column("test_feature_grid_2", 5) == f"{step.title_en} (5)"

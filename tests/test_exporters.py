@@ -56,7 +56,7 @@ def test_the_formgrader_shows_a_submission_with_its_figures(executed):
 def test_the_feedback_page_shows_the_steps_and_the_figures(executed):
     from nbgrader.preprocessors import ClearHiddenTests
 
-    from cnnviz import lesson
+    from cnnviz import lesson_steps
     from cnnviz.grading import feedback
     from cnnviz.grading.short_tracebacks import ShortTracebacks
 
@@ -78,7 +78,7 @@ def test_the_feedback_page_shows_the_steps_and_the_figures(executed):
     html, _ = feedback.FeedbackExporter(config=config).from_notebook_node(nb, resources=resources)
     assert len(PNG.findall(html)) >= MIN_FIGURES, f"{len(PNG.findall(html))} figures in the feedback"
     assert f"{sum(points.values()):g}" in html and "BEGIN HIDDEN TESTS" not in html
-    assert all(lesson.STEPS[grade_id].title_en in html for grade_id in points)  # every step by name
+    assert all(lesson_steps.STEPS[grade_id].title_en in html for grade_id in points)  # every step by name
 
 
 def test_this_python_runs_the_lock():

@@ -4,7 +4,7 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from traitlets.config import Config
 
-from cnnviz import lesson
+from cnnviz import lesson_steps
 from cnnviz.grading import feedback
 from nbcells import nbgrader_cell
 
@@ -19,9 +19,9 @@ def test_step_titles_number_the_graded_cells_and_name_them_in_both_languages():
                              graded("test_feature_grid_2"), graded("test_not_a_step")])
     nb, _ = feedback.StepTitles().preprocess(nb, {})
     titles = [cell.metadata.get(feedback.STEP_KEY) for cell in nb.cells]
-    step = lesson.STEPS["test_feature_grid_2"]
+    step = lesson_steps.STEPS["test_feature_grid_2"]
     assert titles[0] is None and titles[2] is None
-    assert titles[1] == f"1. {lesson.STEPS['test_load_model'].title_ko} / {lesson.STEPS['test_load_model'].title_en}"
+    assert titles[1] == f"1. {lesson_steps.STEPS['test_load_model'].title_ko} / {lesson_steps.STEPS['test_load_model'].title_en}"
     assert titles[3] == f"2. {step.title_ko} / {step.title_en}"
     assert titles[4] == "3. test_not_a_step", "a cell the lesson does not know keeps its grade_id"
 
@@ -54,7 +54,7 @@ def test_the_page_names_steps_wraps_messages_and_loads_nothing_from_a_cdn():
     resources = {"nbgrader": {"notebook": "cnn_visualization", "score": 5, "max_score": 10, "late_penalty": 0}}
     html, _ = HTMLExporter(config=config).from_notebook_node(nb, resources=resources)
 
-    assert f"2. {lesson.STEPS['test_kernel_grid'].title_ko} / {lesson.STEPS['test_kernel_grid'].title_en}</a> (0.0 / 5.0)" in html
+    assert f"2. {lesson_steps.STEPS['test_kernel_grid'].title_ko} / {lesson_steps.STEPS['test_kernel_grid'].title_en}</a> (0.0 / 5.0)" in html
     assert "Test cell" not in html
     assert "white-space: pre-wrap" in html and "max-width: 100%" in html
     assert "cdnjs" not in html and "<math" in html

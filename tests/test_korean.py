@@ -1,4 +1,4 @@
-"""The Korean a student reads, checked mechanically (issue 11, item 4).
+"""The Korean a student reads, checked mechanically (issue 11, item 4), and cnnviz.korean's particles.
 
 Over every message the checks, the lesson's steps and the grader can show,
 and every markdown cell of the source notebook, the Korean half must
@@ -9,11 +9,11 @@ and every markdown cell of the source notebook, the Korean half must
 - attach particles to their word: "`model`에", not "`model` 에";
 - choose each particle by the word's last sound, never "이(가)" or "을(를)".
 
-Messages are gathered two ways: the string literals of cnnviz/checks.py,
-lesson.py and grading/trusted.py (read with ``ast``, so a new message is covered the
-day it is written), and failures triggered with found values that are
-English words (a padding, an activation, an axis label), which literals alone
-cannot show.
+Messages are gathered two ways: the string literals of the modules that word
+messages (the checks, the lesson's steps and its runtime, grading/trusted.py;
+read with ``ast``, so a new message is covered the day it is written), and
+failures triggered with found values that are English words (a padding, an
+activation, an axis label), which literals alone cannot show.
 """
 
 from __future__ import annotations
@@ -25,13 +25,16 @@ import nbformat
 import numpy as np
 import pytest
 
-from cnnviz import ASSIGNMENT, CHECKPOINT_NAME, COURSE_ROOT, checks, lesson
+from cnnviz import ASSIGNMENT, CHECKPOINT_NAME, COURSE_ROOT, checks, figure_checks, keras_checks, korean, lesson
+from cnnviz import lesson_steps, message_layout
 from cnnviz.grading import reference, trusted
 from cnnviz.facts import Axes, Figure, Histogram, Image, Layer, Missing, Model, Value
 
 SOURCE_DIR = COURSE_ROOT / "source" / ASSIGNMENT
 SOURCE_NB = SOURCE_DIR / f"{ASSIGNMENT}.ipynb"
-MODULES = [COURSE_ROOT / "cnnviz" / name for name in ("checks.py", "lesson.py", "grading/trusted.py")]
+MODULES = [COURSE_ROOT / "cnnviz" / name for name in (
+    "checks.py", "figure_checks.py", "keras_checks.py", "carry_forward.py", "lesson_steps.py", "lesson.py",
+    "grading/trusted.py")]
 
 HANGUL = re.compile("[\uac00-\ud7a3]")
 # Stand-ins: a backticked span (code) and an interpolated value of an f-string.
@@ -80,6 +83,35 @@ def report(texts) -> str:
         for problem in problems(text):
             lines.append(f"{where}: {problem}: {text[:200]!r}")
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- particles (cnnviz.korean)
+
+
+@pytest.mark.parametrize("word, pair, expected", [
+    ("가중치", "을/를", "가중치를"),
+    ("커널", "을/를", "커널을"),
+    ("모델", "이/가", "모델이"),
+    ("배열", "과/와", "배열과"),
+    ("이미지", "과/와", "이미지와"),
+    ("층", "은/는", "층은"),
+    ("값", "은/는", "값은"),
+    ("모델", "으로/로", "모델로"),  # a final ㄹ takes 로
+    ("배치", "으로/로", "배치로"),
+    ("층", "으로/로", "층으로"),
+    ("1", "이/가", "1이"),  # 일
+    ("2", "이/가", "2가"),  # 이
+    ("3", "을/를", "3을"),  # 삼
+    ("7", "으로/로", "7로"),  # 칠
+    ("6", "으로/로", "6으로"),  # 육
+    ("훈련 이미지 ", "과/와", "훈련 이미지와"),  # attached to the word, past trailing spaces
+])
+def test_particle_follows_the_last_sound(word, pair, expected):
+    assert korean.particle(word, pair) == expected
+
+
+def test_particle_of_an_empty_word_does_not_raise():
+    assert korean.particle("", "이/가") == "가"
 
 
 # --------------------------------------------------------------------------- the checker itself
@@ -180,22 +212,24 @@ def _triggered() -> list[tuple[str, str]]:
     want = {"filters": 32, "kernel_size": (3, 3), "activation": "relu", "padding": "same"}
     messages = []
     for setting, value in (("filters", 16), ("kernel_size", (5, 5)), ("activation", "linear"), ("padding", "valid")):
-        messages.append(_message(checks.assert_conv_settings, _conv(**{setting: value}), "no_training_conv", **want))
+        messages.append(_message(keras_checks.assert_conv_settings, _conv(**{setting: value}), "no_training_conv",
+                                 **want))
     dense = Model(class_name="Functional", is_sequential=False, input_shapes=[(None, 28, 28)],
                   output_shapes=[(None, 10)],
                   layers=[Layer(class_name="Dense", is_conv2d=False, built=True, units=100, activation="relu"),
                           Layer(class_name="Dense", is_conv2d=False, built=True, units=7, activation="softmax")])
-    messages.append(_message(checks.assert_dense_stack, dense, "dense_model", [(100, "sigmoid"), (10, "softmax")]))
+    dense_layers = [(100, "sigmoid"), (10, "softmax")]
+    messages.append(_message(keras_checks.assert_dense_stack, dense, "dense_model", dense_layers))
     dense.layers[0].activation = "sigmoid"
-    messages.append(_message(checks.assert_dense_stack, dense, "dense_model", [(100, "sigmoid"), (10, "softmax")]))
-    messages.append(_message(checks.assert_io_shapes, dense, "dense_model", (None, 784), (None, 10)))
+    messages.append(_message(keras_checks.assert_dense_stack, dense, "dense_model", dense_layers))
+    messages.append(_message(keras_checks.assert_io_shapes, dense, "dense_model", (None, 784), (None, 10)))
     messages.append(_message(checks.assert_shape, Value(type_name="tuple", shape=(None, 3)), (3, 3, 1, 32),
                              "kernel_shape", "확인하세요.", "Check it."))
     messages.append(_message(checks.assert_rank, Value(type_name="tuple", shape=(None,)), 4, "kernel_shape"))
     for value in (Missing(), Value(type_name="str"), Figure(), _conv(), dense):
         messages.append(_message(checks.number, value, "conv_mean"))
         if not isinstance(value, Figure):
-            messages.append(_message(checks.figure, value, "hist_fig"))
+            messages.append(_message(figure_checks.figure, value, "hist_fig"))
         messages.append(_message(checks.boolean, value, "within_limit"))
     edges = np.linspace(-1, 1, 9)
     hist = Histogram(edges=edges, counts=np.full(8, 36.0))
@@ -203,12 +237,12 @@ def _triggered() -> list[tuple[str, str]]:
     labelled = Figure(axes=[Axes(box=(0, 0, 1, 1), grid=(0, 1, 1, 0, 0), axis_on=True, histograms=[hist],
                                  xlabel="weights", ylabel="frequency")])
     for label in ("xlabel", "ylabel"):
-        messages.append(_message(checks.assert_histogram, labelled, data,
+        messages.append(_message(figure_checks.assert_histogram, labelled, data,
                                  "hist_fig", source_ko="`conv_weights` 배열", source_en="conv_weights",
                                  **{label: "weight" if label == "xlabel" else "count"}))
     panel = Image(array=np.ones((3, 3)), clim=(1.0, 1.0), cmap="viridis")
     grid = Figure(axes=[Axes(box=(0, 0, 1, 1), grid=(0, 1, 1, 0, 0), axis_on=False, images=[panel])])
-    messages.append(_message(checks.assert_image_grid, grid, "sample_fig", [np.ones((3, 3))], 1, 1,
+    messages.append(_message(figure_checks.assert_image_grid, grid, "sample_fig", [np.ones((3, 3))], 1, 1,
                              source_ko="첫 번째 훈련 이미지", source_en="the first image", cmap="gray_r"))
     return [(f"triggered {k}", m) for k, m in enumerate(messages)]
 
@@ -234,7 +268,7 @@ JUNK = [Missing(), Value(type_name="str"), Value(type_name="tuple", shape=(None,
 def junk_verdicts(refs) -> list[tuple[str, lesson.Verdict]]:
     """Every step graded with each wrong kind of value in all of its variables."""
     return [(grade_id, lesson.grade(grade_id, {name: junk for name in step.names}, refs, {}))
-            for grade_id, step in lesson.STEPS.items() for junk in JUNK]
+            for grade_id, step in lesson_steps.STEPS.items() for junk in JUNK]
 
 
 def test_korean_of_every_step_failing_on_wrong_kinds_of_values(junk_verdicts):
@@ -249,15 +283,16 @@ def test_every_message_fits_one_screen_of_the_validate_dialog(junk_verdicts):
     texts = [message for _, message in _triggered()] + [verdict.message for _, verdict in junk_verdicts]
     too_long = []
     for text in texts:
-        lines = checks.text_screen_lines(text, prefix="AssertionError: ")
-        wide = [line for line in lines if checks.screen_columns(line) > checks.SCREEN_COLUMNS and " " in line]
+        lines = message_layout.text_screen_lines(text, prefix="AssertionError: ")
+        wide = [line for line in lines
+                if message_layout.screen_columns(line) > message_layout.SCREEN_COLUMNS and " " in line]
         if len(lines) > 10 or wide:
             too_long.append(text)
     assert not too_long, "messages longer than a screen:\n" + "\n".join(too_long)
 
 
 def test_korean_of_the_graders_own_messages():
-    assert report([("NO_FACTS", checks.render(*trusted.NO_FACTS))]) == ""
+    assert report([("NO_FACTS", message_layout.render(*trusted.NO_FACTS))]) == ""
     crashed = lesson.grade("test_load_model", {"model": Model(class_name="Functional", is_sequential=False)}, None, {})
     assert crashed.crashed and report([("crashed", crashed.message)]) == ""
 

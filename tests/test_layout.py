@@ -33,9 +33,9 @@ import cnnviz
 assert cnnviz.__file__.startswith(sys.argv[1]), cnnviz.__file__
 for name in json.loads(sys.argv[3]):
     importlib.import_module(name)
-from cnnviz import lesson
+from cnnviz import lesson, lesson_steps
 answers = []
-for grade_id in lesson.STEPS:
+for grade_id in lesson_steps.STEPS:
     try:
         lesson.check(grade_id, {})
     except AssertionError as exc:

@@ -226,7 +226,7 @@ def test_nbgrader_metadata_is_schema_3_with_unique_grade_ids():
 
 def test_every_test_cell_starts_with_a_docstring_korean_line_then_english_line():
     """Validate quotes a failed test cell in a box that never wraps: each line must fit it."""
-    from cnnviz.checks import SCREEN_COLUMNS, screen_columns
+    from cnnviz.message_layout import SCREEN_COLUMNS, screen_columns
 
     bad = []
     for cell in _test_cells(_source_nb()):
@@ -239,18 +239,18 @@ def test_every_test_cell_starts_with_a_docstring_korean_line_then_english_line()
 
 
 def test_every_test_cell_runs_its_own_step_visibly_and_hides_only_the_hidden_checks():
-    from cnnviz import lesson
+    from cnnviz import lesson_steps
 
     wrong = []
     for cell in _test_cells(_source_nb()):
         grade_id = cell.metadata.nbgrader.grade_id
         visible, hidden = _hidden_split(cell.source)
-        if (grade_id not in lesson.STEPS or f'lesson.check("{grade_id}", globals())' not in visible
+        if (grade_id not in lesson_steps.STEPS or f'lesson.check("{grade_id}", globals())' not in visible
                 or "check_hidden" in visible or f'lesson.check_hidden("{grade_id}", globals())' not in hidden):
             wrong.append(grade_id)
-    assert not wrong, f"test cells that do not run their own step of cnnviz.lesson (visible, then hidden): {wrong}"
+    assert not wrong, f"test cells that do not run their own step of cnnviz.lesson_steps (visible, then hidden): {wrong}"
     graded = {cell.metadata.nbgrader.grade_id for cell in _test_cells(_source_nb())}
-    assert graded == set(lesson.STEPS), f"steps without a test cell: {sorted(set(lesson.STEPS) - graded)}"
+    assert graded == set(lesson_steps.STEPS), f"steps without a test cell: {sorted(set(lesson_steps.STEPS) - graded)}"
 
 
 def test_hidden_blocks_are_well_formed():

@@ -203,10 +203,10 @@ def test_cell_metadata_keeps_nbgraders_and_drops_the_rest():
 
 
 def test_the_feedbacks_step_name_survives_only_when_it_is_the_lessons_own_title():
-    from cnnviz import lesson
+    from cnnviz import lesson_steps
     from cnnviz.grading import feedback
 
-    grade_id = next(iter(lesson.STEPS))
+    grade_id = next(iter(lesson_steps.STEPS))
     cell = new_code_cell("check()")
     cell.metadata["nbgrader"] = {"grade": True, "solution": False, "locked": True, "points": 5,
                                  "grade_id": grade_id, "schema_version": 3}

@@ -4,7 +4,7 @@ import re
 
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-from cnnviz.checks import SCREEN_COLUMNS, screen_columns
+from cnnviz.message_layout import SCREEN_COLUMNS, screen_columns
 from cnnviz.grading.short_tracebacks import ShortTracebacks
 
 HANGUL = re.compile("[\uac00-\ud7a3]")

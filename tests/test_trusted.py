@@ -19,7 +19,7 @@ from nbgrader.tests import create_grade_cell, create_solution_cell
 from nbgrader.utils import determine_grade
 from traitlets.config import Config
 
-from cnnviz import ASSIGNMENT, CHECKPOINT_NAME, COURSE_ROOT, CourseError, checks, facts, lesson
+from cnnviz import ASSIGNMENT, CHECKPOINT_NAME, COURSE_ROOT, CourseError, facts, lesson, lesson_steps, message_layout
 from cnnviz.grading import reference, trusted
 from cnnviz.course.notebooks import grade_id as grade_id_of
 
@@ -57,7 +57,7 @@ def facts_output(grade_id: str, found: dict):
 def stats_facts(refs, mean_offset: float = 0.0) -> dict:
     kernel = refs.kernel
     return facts.extract({"conv_mean": np.float32(kernel.mean() + mean_offset), "conv_std": np.float32(kernel.std()),
-                          "conv_weights": kernel.copy()}, lesson.STEPS["test_conv_stats"].names)
+                          "conv_weights": kernel.copy()}, lesson_steps.STEPS["test_conv_stats"].names)
 
 
 def kernel_noise():
@@ -116,7 +116,7 @@ def test_prepare_strips_the_hidden_tests_and_inserts_the_grader_cell():
 
 def test_no_hidden_test_text_is_left_anywhere_the_kernel_sees():
     nb, _ = trusted.PrepareJailRun().preprocess(
-        notebook(*(graded_cell(grade_id) for grade_id in lesson.STEPS)), {**RESOURCES})
+        notebook(*(graded_cell(grade_id) for grade_id in lesson_steps.STEPS)), {**RESOURCES})
     kernel_sees = nbformat.writes(nb)
     assert "check_hidden" not in kernel_sees and "HIDDEN TESTS" not in kernel_sees
 
@@ -144,15 +144,15 @@ def test_failing_facts_give_one_assertion_error_with_the_course_message(refs):
     assert determine_grade(nb.cells[0]) == (0, 5.0)
     # Laid out from the verdict's (Korean, English) pair, the one-line form kept as evalue.
     verdict = lesson.grade("test_conv_stats", stats_facts(refs, 0.5), refs, {})
-    assert output.evalue == verdict.message == checks.render(verdict.korean, verdict.english)
-    assert output.traceback == checks.screen_lines(verdict.korean, verdict.english, prefix="AssertionError: ")
+    assert output.evalue == verdict.message == message_layout.render(verdict.korean, verdict.english)
+    assert output.traceback == message_layout.screen_lines(verdict.korean, verdict.english, prefix="AssertionError: ")
 
 
 def test_a_cell_without_facts_gets_the_no_facts_message(refs):
     nb, resources = trusted.PrepareJailRun().preprocess(notebook(graded_cell("test_conv_stats")), {**RESOURCES})
     nb, _ = trusted_checks(nb, resources)
     (output,) = nb.cells[0].outputs
-    assert output.ename == "AssertionError" and output.evalue == checks.render(*trusted.NO_FACTS)
+    assert output.ename == "AssertionError" and output.evalue == message_layout.render(*trusted.NO_FACTS)
     assert determine_grade(nb.cells[0]) == (0, 5.0)
 
 
@@ -167,7 +167,7 @@ def test_facts_that_are_not_this_cells_own_count_as_none(refs, case):
     }[case]
     cell_of(nb, "test_conv_stats").outputs = outputs
     nb, _ = trusted_checks(nb, resources)
-    assert [o.evalue for o in nb.cells[0].outputs] == [checks.render(*trusted.NO_FACTS)]
+    assert [o.evalue for o in nb.cells[0].outputs] == [message_layout.render(*trusted.NO_FACTS)]
 
 
 @pytest.mark.parametrize("passing", [True, False])
@@ -222,10 +222,10 @@ def test_error_is_carried_forward_between_cells_of_one_notebook(refs):
     nb, resources = trusted.PrepareJailRun().preprocess(
         notebook(graded_cell("test_conv_weights"), graded_cell("test_conv_stats")), {**RESOURCES})
     cell_of(nb, "test_conv_weights").outputs = [facts_output("test_conv_weights", facts.extract(
-        {"conv_weights": wrong}, lesson.STEPS["test_conv_weights"].names))]
+        {"conv_weights": wrong}, lesson_steps.STEPS["test_conv_weights"].names))]
     cell_of(nb, "test_conv_stats").outputs = [facts_output("test_conv_stats", facts.extract(
         {"conv_weights": wrong, "conv_mean": wrong.mean(), "conv_std": wrong.std()},
-        lesson.STEPS["test_conv_stats"].names))]
+        lesson_steps.STEPS["test_conv_stats"].names))]
     nb, _ = trusted_checks(nb, resources)
     assert [determine_grade(c)[0] for c in nb.cells] == [0, 5.0]
 

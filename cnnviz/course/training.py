@@ -176,7 +176,7 @@ def kernel_spread_ratio(checkpoint: Path) -> float:
     import keras
     import numpy as np
 
-    from cnnviz.checks import glorot_limit
+    from cnnviz.keras_checks import glorot_limit
 
     model = keras.models.load_model(checkpoint)
     kernel = next(layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)).kernel.numpy()

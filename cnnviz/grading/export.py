@@ -4,7 +4,7 @@
 writes one row per student and assignment, with one column per graded step
 (named after the step, with its points) beside the total, ready for an LMS
 upload. Steps come from the gradebook's grade cells, in notebook order; their
-names from ``cnnviz.lesson``.
+names from ``cnnviz.lesson_steps``.
 
 ``SafeCsvExport`` is nbgrader's own ``grades.csv`` (same columns), written by
 the csv module, with every cell kept from starting a spreadsheet formula
@@ -21,13 +21,13 @@ import csv
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.plugins import CsvExportPlugin, ExportPlugin
 
-from cnnviz import lesson
+from cnnviz import lesson_steps
 from cnnviz.grading.csvsafe import text_cell
 
 
 def step_column(grade_id: str, points: float) -> str:
     """The column header of a graded cell: the step's English title and its points."""
-    step = lesson.STEPS.get(grade_id)
+    step = lesson_steps.STEPS.get(grade_id)
     title = step.title_en if step else grade_id
     return f"{title} ({points:g})"
 

@@ -18,7 +18,7 @@ from nbconvert.exporters import HTMLExporter
 from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from cnnviz import lesson
+from cnnviz import lesson_steps
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 TEMPLATE_NAME = "cnnviz_feedback"
@@ -35,7 +35,7 @@ def nbgrader_templates() -> str:
 
 def step_title(grade_id: str, number: int) -> str:
     """The summary's name of a graded cell: "3. 커널 배열 / the kernel array"."""
-    step = lesson.STEPS.get(grade_id)
+    step = lesson_steps.STEPS.get(grade_id)
     return f"{number}. {step.title_ko} / {step.title_en}" if step else f"{number}. {grade_id}"
 
 

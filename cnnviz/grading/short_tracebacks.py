@@ -5,7 +5,7 @@ from __future__ import annotations
 from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from cnnviz import checks
+from cnnviz import message_layout
 
 
 class ShortTracebacks(NbGraderPreprocessor):
@@ -24,6 +24,6 @@ class ShortTracebacks(NbGraderPreprocessor):
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error":
                 # Raised by the notebook's kernel: its message arrives as text.
-                output["traceback"] = checks.text_screen_lines(str(output.get("evalue")),
-                                                               prefix=f"{output.get('ename')}: ")
+                output["traceback"] = message_layout.text_screen_lines(str(output.get("evalue")),
+                                                                       prefix=f"{output.get('ename')}: ")
         return cell, resources

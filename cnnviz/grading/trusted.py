@@ -24,7 +24,7 @@ from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
-from cnnviz import CHECKPOINT_NAME, checks, facts, lesson
+from cnnviz import CHECKPOINT_NAME, facts, lesson, lesson_steps, message_layout
 from cnnviz.grading import reference
 
 BEGIN_HIDDEN = "BEGIN HIDDEN TESTS"
@@ -97,9 +97,9 @@ def read_facts(cell, grade_id: str) -> tuple[dict | None, str]:
 def _error(ename: str, korean: str, english: str = ""):
     # A bilingual pair, or (without `english`) a message in one language. `evalue` keeps the one-line
     # message; the traceback is what the formgrader and the feedback show.
-    evalue = checks.render(korean, english) if english else korean
+    evalue = message_layout.render(korean, english) if english else korean
     return nbformat.v4.new_output("error", ename=ename, evalue=evalue,
-                                  traceback=checks.screen_lines(korean, english, prefix=f"{ename}: "))
+                                  traceback=message_layout.screen_lines(korean, english, prefix=f"{ename}: "))
 
 
 class TrustedChecks(NbGraderPreprocessor):
@@ -136,8 +136,8 @@ class TrustedChecks(NbGraderPreprocessor):
             found, why = read_facts(cell, grade_id)
             cell.source = originals.get(grade_id, cell.source)
             cell.outputs = []
-            if grade_id not in lesson.STEPS:
-                self.log.error("No trusted check for test cell %s: it scores 0 until cnnviz.lesson has one", grade_id)
+            if grade_id not in lesson_steps.STEPS:
+                self.log.error("No trusted check for test cell %s: it scores 0 until cnnviz.lesson_steps has one", grade_id)
                 cell.outputs.append(_error("GraderError", f"no trusted check for the test cell {grade_id}"))
                 continue
             if found is None:

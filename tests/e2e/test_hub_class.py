@@ -474,9 +474,9 @@ def test_student_fetches_and_reads_feedback(the_hub, pages, student):
             korean = message.split(": ", 1)[-1].partition(" / ")[0]
             words = " ".join(korean.split())[:80]
             assert words in flat, f"{grade_id}: message {words!r} not in the feedback"
-    from cnnviz import lesson
+    from cnnviz import lesson_steps
 
-    titles = [lesson.STEPS[g].title_en for g in notebooks.grade_points(notebooks.read_notebook(autograded))]
+    titles = [lesson_steps.STEPS[g].title_en for g in notebooks.grade_points(notebooks.read_notebook(autograded))]
     assert any(title in text for title in titles), "no step names in the feedback"
     (ARTIFACTS / f"{student}-feedback.json").write_text(json.dumps({"score": total, "messages": messages},
                                                                    ensure_ascii=False, indent=2))

@@ -20,7 +20,7 @@ import matplotlib.pyplot as plt
 import nbformat
 import pytest
 
-from cnnviz import ASSIGNMENT, lesson
+from cnnviz import ASSIGNMENT, lesson, lesson_steps
 from labpage import READ_NOTEBOOK, RUN_FINISHED
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
@@ -36,7 +36,7 @@ HANGUL = re.compile(r"[\uac00-\ud7a3]")
 SUCCESS = "Success! Your notebook passes all the tests."
 FAILED_CELL = "The following cell failed:"
 TEST_CELL_ID = re.compile(r'lesson\.check\("(test_\w+)"')
-STEPS_AFTER_THE_FIRST = len(lesson.STEPS) - 1  # a-mistake-in-every-step: one mistake in each
+STEPS_AFTER_THE_FIRST = len(lesson_steps.STEPS) - 1  # a-mistake-in-every-step: one mistake in each
 
 # Text nodes of the rendered markdown cells that still hold `**` (CommonMark did not close a bold).
 MARKDOWN_STARS = """panel => {
@@ -275,7 +275,7 @@ def test_validate_names_a_mistake_in_every_step(new_page, lab, course, artifacts
     assert "validation-failed" in css.split()
     named = TEST_CELL_ID.findall(text)
     assert text.count(FAILED_CELL) == STEPS_AFTER_THE_FIRST and sorted(named) == sorted(
-        g for g in lesson.STEPS if g != "test_load_model"), named
+        g for g in lesson_steps.STEPS if g != "test_load_model"), named
     for block in text.split(FAILED_CELL)[1:]:
         message = " ".join(block.split("AssertionError:", 1)[-1].split())
         assert HANGUL.search(message) and " [" in message, message[:300]  # "[단계] … [step] …"
