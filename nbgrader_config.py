@@ -31,6 +31,7 @@ try:
     import cnnviz.grading.intake  # noqa: E402,F401
     import cnnviz.grading.jail  # noqa: E402,F401
     import cnnviz.grading.jailed_execute  # noqa: E402,F401
+    import cnnviz.grading.jailed_kernel_manager  # noqa: E402,F401 - c.JailedKernelManager
     import cnnviz.grading.match_release  # noqa: E402,F401
     import cnnviz.grading.restore_hidden_tests  # noqa: E402,F401
     import cnnviz.grading.sanitize  # noqa: E402,F401

@@ -9,9 +9,7 @@ import threading
 import time
 from pathlib import Path
 
-import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_notebook
 
 from cnnviz import COURSE_ROOT, CourseError, settings
 from cnnviz.grading import jail
@@ -175,14 +173,6 @@ def test_a_group_of_the_jail_users_name_is_one_error_line_with_the_fix(monkeypat
 
 
 @needs_bwrap
-def test_the_jail_check_probe_finds_every_property_holding():
-    lines, ok = jail.jail_check(jail.Limits(), sensitive=[str(COURSE_ROOT / "source"), str(COURSE_ROOT / ".git"),
-                                                          "/etc/shadow"])
-    assert ok, "\n".join(lines)
-    assert all(line.startswith("ok") for line in lines), "\n".join(lines)
-
-
-@needs_bwrap
 def test_a_jailed_process_cannot_outlive_its_kernel(tmp_path):
     run = jail.JailRun(jail.Limits())
     marker = "cnnviz-jail-test-" + os.urandom(4).hex()
@@ -218,38 +208,6 @@ def _processes_named(marker):
         except OSError:
             pass
     return found
-
-
-@needs_bwrap
-def test_a_notebook_runs_in_the_jail_through_nbclient(tmp_path):
-    from nbclient import NotebookClient
-
-    workdir = tmp_path / "alice"
-    workdir.mkdir()
-    (workdir / "best-cnn-model.keras").write_text("checkpoint")
-    (workdir / "notes.ipynb").write_text("{}")
-    nb = new_notebook(cells=[new_code_cell(
-        "import os, socket\n"
-        "print(os.getuid() != 0, sorted(os.listdir('.')), os.environ.get('NBGRADER_DB_URL'))\n"
-        "try:\n    open('best-cnn-model.keras', 'w')\nexcept OSError as e:\n    print('read-only', type(e).__name__)\n"
-        "print(socket.if_nameindex())")])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    os.environ["NBGRADER_DB_URL"] = "postgresql://grader:secret@127.0.0.1/x"
-    try:
-        client = NotebookClient(nb, kernel_manager_class=jail.kernel_manager_class(), timeout=120,
-                                startup_timeout=120, shutdown_kernel="immediate",
-                                resources={"metadata": {"path": str(workdir)}})
-        client.execute()
-    finally:
-        del os.environ["NBGRADER_DB_URL"]
-    printed = "".join(output.get("text", "") for output in nb.cells[0].outputs)
-    first = printed.splitlines()[0]
-    assert first.startswith("True ["), f"the kernel ran as root: {first}"
-    assert "'best-cnn-model.keras'" in first and "notes.ipynb" not in first, f"home folder: {first}"
-    assert first.endswith("None"), f"the grader's secret reached the kernel: {first}"
-    assert "read-only" in printed, printed
-    assert "'lo'" in printed and "eth" not in printed, printed
-    assert nbformat.validate(nb) is None
 
 
 def _cgroup_has(*controllers):

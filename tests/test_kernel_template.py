@@ -18,7 +18,7 @@ from toycourse import NOTEBOOK, submit_answer
 
 from cnnviz import ASSIGNMENT, COURSE_ROOT, CourseError, settings
 from cnnviz.course import classgrade, nbrun, notebooks
-from cnnviz.grading import jail, kernel_template
+from cnnviz.grading import jail, jail_probe, kernel_template
 
 needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bubblewrap (apt-get install bubblewrap)")
 MARKER = "cnnviz-leftover-" + os.urandom(4).hex()
@@ -202,7 +202,7 @@ def test_a_kernel_forked_from_the_template_passes_the_jail_check_twice():
     template = kernel_template.KernelTemplate(jail.Limits(), jail.JAIL_USER, "")
     try:
         for _ in range(2):
-            lines, ok = jail.jail_check(jail.Limits(), sensitive=sensitive, template=template)
+            lines, ok = jail_probe.jail_check(jail.Limits(), sensitive=sensitive, template=template)
             assert ok, "\n".join(lines)
             assert all(line.startswith("ok") for line in lines), "\n".join(lines)
     finally:
