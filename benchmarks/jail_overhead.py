@@ -29,7 +29,8 @@ from nbformat.v4 import new_code_cell, new_notebook
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cnnviz import ASSIGNMENT, CHECKPOINT_NAME, COURSE_ROOT  # noqa: E402
-from cnnviz.grading import jail, jailed_kernel_manager  # noqa: E402
+from cnnviz.grading import jailed_kernel_manager  # noqa: E402
+from cnnviz.grading.jail_policy import kernel_environment  # noqa: E402
 
 FLOOR_CODE = "import tensorflow\nimport keras\nmodel = keras.models.load_model('best-cnn-model.keras')"
 
@@ -47,7 +48,7 @@ def run_once(code: str | None, jailed: bool, workdir: Path) -> float:
 
     manager = jailed_kernel_manager.kernel_manager_class() if jailed else AsyncKernelManager
     # The plain kernel gets the jail's environment, with its folders in the working folder.
-    env = None if jailed else jail.kernel_environment({
+    env = None if jailed else kernel_environment({
         "HOME": str(workdir), "MPLCONFIGDIR": str(workdir / ".config" / "matplotlib"),
         "IPYTHONDIR": str(workdir / ".ipython"), "KERAS_HOME": str(workdir / ".keras")})
     started = time.perf_counter()

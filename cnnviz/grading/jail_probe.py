@@ -15,8 +15,10 @@ import uuid
 from pathlib import Path
 
 from cnnviz import settings
-from cnnviz.grading.jail import (HOME, JAIL_USER, PACKAGE_DIR, Identity, JailRun, Limits, kernel_environment,
-                                 kernel_package_path, launcher_environment)
+from cnnviz.grading.bubblewrap import PACKAGE_DIR, kernel_package_path
+from cnnviz.grading.jail import JailRun
+from cnnviz.grading.jail_policy import HOME, Limits, kernel_environment, launcher_environment
+from cnnviz.grading.jail_user import JAIL_USER, Identity
 from cnnviz.grading.jailed_kernel_manager import configured_manager
 
 PROBE = r"""

@@ -13,7 +13,9 @@ import os
 import sys
 from pathlib import Path
 
-from cnnviz.grading.jail import JAIL_USER, JailRun, Limits, assignment_files, launcher_environment
+from cnnviz.grading.jail import JailRun, assignment_files
+from cnnviz.grading.jail_policy import Limits, launcher_environment
+from cnnviz.grading.jail_user import JAIL_USER
 
 
 def _kernel_manager_class():
