@@ -29,8 +29,9 @@ try:
     import cnnviz.grading.feedback  # noqa: E402,F401
     import cnnviz.grading.flag_for_review  # noqa: E402,F401
     import cnnviz.grading.intake  # noqa: E402,F401
-    import cnnviz.grading.jail  # noqa: E402,F401
+    import cnnviz.grading.jail_policy  # noqa: E402,F401
     import cnnviz.grading.jailed_execute  # noqa: E402,F401
+    import cnnviz.grading.jailed_kernel_manager  # noqa: E402,F401 - c.JailedKernelManager
     import cnnviz.grading.match_release  # noqa: E402,F401
     import cnnviz.grading.restore_hidden_tests  # noqa: E402,F401
     import cnnviz.grading.sanitize  # noqa: E402,F401
@@ -117,10 +118,10 @@ c.ExchangeFactory.release_feedback = "cnnviz.grading.exchange.ReleaseFeedbackPer
 # One honest kernel peaks near 800 MB; TensorFlow reserves several GiB of address space.
 # The tree's cap stays above one process's address space plus both tmpfs, so a runaway
 # allocation is a MemoryError in its own cell; only a bomb over many processes or files is killed.
-# The numbers are the jail's defaults, kept once in cnnviz/grading/jail.py (class Limits, with why each is
+# The numbers are the jail's defaults, kept once in cnnviz/grading/jail_policy.py (class Limits, with why each is
 # what it is); `python -m cnnviz jail-check` prints the ones a kernel gets. To change one for this
 # course, put a number here instead, e.g. `c.JailedKernelManager.memory_limit_mb = 4096`.
-from cnnviz.grading.jail import Limits  # noqa: E402
+from cnnviz.grading.jail_policy import Limits  # noqa: E402
 
 _jail = Limits()
 c.JailedKernelManager.memory_limit_mb = _jail.memory_mb  # the kernel's whole process tree, tmpfs included

@@ -24,7 +24,7 @@ variant graded in a fresh scratch course of its own (under a temporary folder;
    ``--one-process-per-student`` (one nbgrader process per student again), and
    ``c.JailedKernelManager.kernel_template = False`` appended to the course's
    config. A lever this tree does not have yet (no such flag in
-   ``cnnviz autograde --help``, no such trait on ``cnnviz.grading.jail.kernel_manager_class()``)
+   ``cnnviz autograde --help``, no such trait on ``cnnviz.grading.jailed_kernel_manager.kernel_manager_class()``)
    is skipped with one line.
 
 Every variant's wall time runs from starting its command to its exit (the
@@ -418,9 +418,9 @@ def autograde_help() -> str:
 
 def has_template_trait() -> bool:
     """Whether this tree's jailed kernel manager has the ``kernel_template`` trait."""
-    from cnnviz.grading import jail
+    from cnnviz.grading import jailed_kernel_manager
 
-    return hasattr(jail.kernel_manager_class(), TEMPLATE_TRAIT)
+    return hasattr(jailed_kernel_manager.kernel_manager_class(), TEMPLATE_TRAIT)
 
 
 def lever_variants(workers: int) -> tuple[list[Variant], list[str]]:

@@ -9,7 +9,7 @@ start, the cells, immediate shutdown, cleanup):
 - the floor notebook: import TensorFlow and load the checkpoint,
 
 once with jupyter_client's plain kernel manager and once with the jailed one
-(``cnnviz.grading.jail``: launcher, bubblewrap, setpriv as root, cgroup made, killed
+(``cnnviz.grading.jailed_kernel_manager``: launcher, bubblewrap, setpriv as root, cgroup made, killed
 and removed). Prints the medians and the difference, which is the jail's
 overhead per submission. Not a test: run it on a quiet machine.
 """
@@ -29,7 +29,8 @@ from nbformat.v4 import new_code_cell, new_notebook
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cnnviz import ASSIGNMENT, CHECKPOINT_NAME, COURSE_ROOT  # noqa: E402
-from cnnviz.grading import jail
+from cnnviz.grading import jailed_kernel_manager  # noqa: E402
+from cnnviz.grading.jail_policy import kernel_environment  # noqa: E402
 
 FLOOR_CODE = "import tensorflow\nimport keras\nmodel = keras.models.load_model('best-cnn-model.keras')"
 
@@ -45,9 +46,9 @@ def run_once(code: str | None, jailed: bool, workdir: Path) -> float:
     from jupyter_client.manager import AsyncKernelManager
     from nbclient import NotebookClient
 
-    manager = jail.kernel_manager_class() if jailed else AsyncKernelManager
+    manager = jailed_kernel_manager.kernel_manager_class() if jailed else AsyncKernelManager
     # The plain kernel gets the jail's environment, with its folders in the working folder.
-    env = None if jailed else jail.kernel_environment({
+    env = None if jailed else kernel_environment({
         "HOME": str(workdir), "MPLCONFIGDIR": str(workdir / ".config" / "matplotlib"),
         "IPYTHONDIR": str(workdir / ".ipython"), "KERAS_HOME": str(workdir / ".keras")})
     started = time.perf_counter()

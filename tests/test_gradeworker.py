@@ -21,7 +21,7 @@ from toycourse import gradebook_cells, submit_answer
 
 from cnnviz import ASSIGNMENT, CourseError
 from cnnviz.course import classgrade, nbrun
-from cnnviz.grading import gradeworker, jail
+from cnnviz.grading import cgroups, gradeworker, jail
 
 ANSWERS = {"right": "x = 1", "wrong": "x = 3", "broken": "x = 1/0", "blank": "pass"}
 SLEEPY = "import time\ntime.sleep({seconds})\nx = 1"
@@ -43,7 +43,7 @@ def _left_by(pids) -> list[str]:
     """The kernel and template folders and cgroups named after the grader processes ``pids``."""
     owners = {str(pid) for pid in pids}
     places = [f for f in jail.folder_base().glob("cnnviz-jail-*-*") if f.name.split("-")[2] in owners]
-    plan = jail.find_cgroups()
+    plan = cgroups.find_cgroups()
     for parent in set(plan.parents.values()) if plan else ():
         places += [f for f in parent.iterdir() if f.is_dir() and f.name.split("-", 1)[0] in owners]
     return sorted(map(str, places))

@@ -19,7 +19,7 @@ import pytest
 
 from cnnviz import ASSIGNMENT, COURSE_ROOT, settings
 from cnnviz.course import catalogue, classgrade, data, notebooks, pipeline
-from cnnviz.grading import jail
+from cnnviz.grading import cgroups, jail_user
 
 pytestmark = pytest.mark.slow
 
@@ -49,7 +49,7 @@ def jail_processes(course: Path) -> list[str]:
     on the same machine are neither.
     """
     try:
-        jail_uid = jail.jail_identity().uid if os.geteuid() == 0 else None
+        jail_uid = jail_user.jail_identity().uid if os.geteuid() == 0 else None
     except Exception:
         jail_uid = None
     table = {}
@@ -80,7 +80,7 @@ def jail_processes(course: Path) -> list[str]:
 
 def stale_cgroups() -> list[str]:
     """Kernel cgroups whose grader process has exited."""
-    plan = jail.find_cgroups()
+    plan = cgroups.find_cgroups()
     if plan is None:
         return []
     stale = []

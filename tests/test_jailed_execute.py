@@ -16,14 +16,14 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_code_cell, new_notebook
 from nbgrader.preprocessors import Execute
 
-from cnnviz.grading import failures, jail
+from cnnviz.grading import failures, jailed_kernel_manager
 from cnnviz.grading.jailed_execute import JailedExecute, pop_timings
 from nbcells import nbgrader_cell
 
 
 def test_the_kernel_manager_is_the_jails_and_the_kernel_is_killed_at_the_end():
     execute = JailedExecute()
-    assert execute.kernel_manager_class is jail.kernel_manager_class()
+    assert execute.kernel_manager_class is jailed_kernel_manager.kernel_manager_class()
     assert execute.shutdown_kernel == "immediate", "a polite shutdown only costs time: the cgroup goes anyway"
 
 

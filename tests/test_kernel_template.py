@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 from test_jail import _processes_named as processes_named
-from test_jail import jail_command
+from test_bubblewrap import jail_command
 from toycourse import NOTEBOOK, submit_answer
 
 from cnnviz import ASSIGNMENT, COURSE_ROOT, CourseError, settings
 from cnnviz.course import classgrade, nbrun, notebooks
-from cnnviz.grading import jail, kernel_template
+from cnnviz.grading import bubblewrap, jail_policy, jail_probe, jail_user, kernel_template
 
 needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bubblewrap (apt-get install bubblewrap)")
 MARKER = "cnnviz-leftover-" + os.urandom(4).hex()
@@ -199,10 +199,10 @@ def test_nothing_one_student_leaves_behind_reaches_the_next_student(toy_course, 
 @pytest.mark.slow
 def test_a_kernel_forked_from_the_template_passes_the_jail_check_twice():
     sensitive = [str(COURSE_ROOT / "source"), str(COURSE_ROOT / ".git"), "/etc/shadow"]
-    template = kernel_template.KernelTemplate(jail.Limits(), jail.JAIL_USER, "")
+    template = kernel_template.KernelTemplate(jail_policy.Limits(), jail_user.JAIL_USER, "")
     try:
         for _ in range(2):
-            lines, ok = jail.jail_check(jail.Limits(), sensitive=sensitive, template=template)
+            lines, ok = jail_probe.jail_check(jail_policy.Limits(), sensitive=sensitive, template=template)
             assert ok, "\n".join(lines)
             assert all(line.startswith("ok") for line in lines), "\n".join(lines)
     finally:
@@ -264,8 +264,8 @@ def test_the_request_carries_the_jail_uid_the_limits_and_the_allow_listed_enviro
     assert command[1:4] == ["-I", "-S", "-c"], "the launcher must start isolated from the grader's site"
     request = json.loads(command[6])
     assert (request["uid"], request["gid"]) == (4242, 4243)
-    assert request["environment"] == jail.kernel_environment()
-    assert request["rlimits"]["RLIMIT_AS"] == jail.Limits().address_space_mb * jail.MiB
+    assert request["environment"] == jail_policy.kernel_environment()
+    assert request["rlimits"]["RLIMIT_AS"] == jail_policy.Limits().address_space_mb * jail_policy.MiB
     assert request["kernel_args"] == ["-f", "k.json"] and request["probe"] is None
     assert request["files"] == ["best-cnn-model.keras"]
     copy = Path(request["files_folder"]) / "best-cnn-model.keras"
@@ -275,11 +275,11 @@ def test_the_request_carries_the_jail_uid_the_limits_and_the_allow_listed_enviro
 
 
 def test_the_template_keeps_its_capabilities_and_its_kernels_keep_none(tmp_path):
-    identity = jail.Identity(uid=4242, gid=4242, as_root=True, name="cnnviz-jail")
-    command = jail.bwrap_command(["python", "-c", "serve"], identity, jail.Limits(), shared_dir=tmp_path,
-                                 etc_files={}, files=[], data_dir=None, template=True)
+    identity = jail_user.Identity(uid=4242, gid=4242, as_root=True, name="cnnviz-jail")
+    command = bubblewrap.bwrap_command(["python", "-c", "serve"], identity, jail_policy.Limits(),
+                                       shared_dir=tmp_path, etc_files={}, files=[], data_dir=None, template=True)
     added = [command[k + 1] for k, word in enumerate(command) if word == "--cap-add"]
-    assert added == list(jail.TEMPLATE_CAPABILITIES)
+    assert added == list(bubblewrap.TEMPLATE_CAPABILITIES)
     assert "setpriv" not in command and command[command.index("--") + 1:] == ["python", "-c", "serve"]
     assert [command[k + 1] for k, word in enumerate(command) if word == "--bind"] == [str(tmp_path)], \
         "the spool is the template's only writable bind"
@@ -288,8 +288,8 @@ def test_the_template_keeps_its_capabilities_and_its_kernels_keep_none(tmp_path)
 def template_kernel(tmp_path, monkeypatch):
     """A TemplateKernel of a template that was never started (for the requests it builds)."""
     template = kernel_template.KernelTemplate.__new__(kernel_template.KernelTemplate)
-    template.limits = jail.Limits()
-    template.identity = jail.Identity(uid=4242, gid=4243, as_root=True, name="cnnviz-jail")
+    template.limits = jail_policy.Limits()
+    template.identity = jail_user.Identity(uid=4242, gid=4243, as_root=True, name="cnnviz-jail")
     template.spool = tmp_path / "spool"
     template.spool.mkdir()
     template.control = template.spool / "control"
@@ -331,7 +331,7 @@ def test_a_kernel_sees_the_same_environment_in_a_new_jail_and_forked_from_the_te
     # What either kernel needs, and nothing of the grader's own environment.
     assert fresh["MPLBACKEND"] == "module://matplotlib_inline.backend_inline", "figures would not reach the notebook"
     assert fresh["TF_CPP_MIN_LOG_LEVEL"] == "3", "TensorFlow's C++ lines would land in graded notebooks"
-    assert fresh["HOME"] == fresh["PWD"] == jail.HOME
+    assert fresh["HOME"] == fresh["PWD"] == jail_policy.HOME
     assert fresh["NBGRADER_EXECUTION"] == "autograde", "nbgrader's own flag must reach the kernel"
     assert "NBGRADER_DB_URL" not in fresh and "secret" not in json.dumps(fresh)
 
@@ -352,18 +352,19 @@ def test_where_no_template_can_start_kernels_get_a_jail_of_their_own_and_one_war
     records = []
     log = logging.getLogger("test-template")
     monkeypatch.setattr(log, "warning", lambda message, *args: records.append(message % args))
-    limits = jail.Limits(memory_mb=4000)
-    assert kernel_template.shared_template(limits, jail.JAIL_USER, "", log=log) is None
-    assert kernel_template.shared_template(limits, jail.JAIL_USER, "", log=log) is None
+    limits = jail_policy.Limits(memory_mb=4000)
+    assert kernel_template.shared_template(limits, jail_user.JAIL_USER, "", log=log) is None
+    assert kernel_template.shared_template(limits, jail_user.JAIL_USER, "", log=log) is None
     assert len(attempts) == 1, "a template refused once is not tried again for every kernel"
     assert records == ["[jail] no kernel template (its first kernel was not jailed as it must be: pid 7); "
                        "each kernel starts in a new jail instead"]
 
 
 def test_the_template_keeps_room_for_its_imports_whatever_the_kernels_limits():
-    small = jail.Limits(memory_mb=128, address_space_mb=512, processes=16, home_mb=16, tmp_mb=16)
+    small = jail_policy.Limits(memory_mb=128, address_space_mb=512, processes=16, home_mb=16, tmp_mb=16)
     own = kernel_template.template_limits(small)
-    assert own.memory_mb >= jail.Limits().memory_mb and own.address_space_mb >= jail.Limits().address_space_mb
+    floor = jail_policy.Limits()
+    assert own.memory_mb >= floor.memory_mb and own.address_space_mb >= floor.address_space_mb
     assert (own.home_mb, own.tmp_mb) == (16, 16)
 
 
@@ -373,13 +374,13 @@ def test_an_idle_template_ends_by_itself_and_the_next_kernel_gets_a_new_one(monk
     monkeypatch.setattr(kernel_template, "IDLE_SECONDS", 2.0)
     monkeypatch.setattr(kernel_template, "_templates", {})
     monkeypatch.setattr(kernel_template, "_refused", set())
-    first = kernel_template.shared_template(jail.Limits(), jail.JAIL_USER, "")
+    first = kernel_template.shared_template(jail_policy.Limits(), jail_user.JAIL_USER, "")
     try:
         deadline = time.monotonic() + 60
         while first.alive() and time.monotonic() < deadline:
             time.sleep(0.5)
         assert not first.alive(), "an idle template did not end"
-        second = kernel_template.shared_template(jail.Limits(), jail.JAIL_USER, "")
+        second = kernel_template.shared_template(jail_policy.Limits(), jail_user.JAIL_USER, "")
         assert second is not first and second.alive()
     finally:
         kernel_template.close_all()

@@ -180,9 +180,9 @@ def cmd_autograde(args) -> int:
 
 
 def cmd_jail_check(args) -> int:
-    from cnnviz.grading import jail, sanitize
+    from cnnviz.grading import jail_probe, sanitize
 
-    jailed = jail.print_jail_check(args.course_dir)
+    jailed = jail_probe.print_jail_check(args.course_dir)
     # The other half of the trust boundary: what the kernel wrote is made inert before anyone sees it.
     lines, sanitised = sanitize.chain_report(args.course_dir)
     for line in lines:

@@ -32,7 +32,7 @@ def nbgrader_env() -> dict:
     env["MPLBACKEND"] = kernel["MPLBACKEND"]
     # Kernels started outside nbgrader (tests, benchmarks) import this package even
     # when it is not installed. Grading kernels get nothing from here: the jail
-    # (cnnviz/grading/jail.py, named in nbgrader_config.py) sets their environment and limits.
+    # (cnnviz/grading/jail_policy.py, named in nbgrader_config.py) sets their environment and limits.
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(COURSE_ROOT), env.get("PYTHONPATH")]))
     # nbgrader runs `alembic` (its gradebook migrations) from PATH: use this environment's.
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])

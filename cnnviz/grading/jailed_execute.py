@@ -14,7 +14,7 @@ from nbgrader.preprocessors import Execute
 from traitlets import Enum
 
 from cnnviz.course.notebooks import grade_id as grade_id_of
-from cnnviz.grading import failures, jail
+from cnnviz.grading import failures, jailed_kernel_manager
 
 
 class JailedExecute(Execute):
@@ -31,7 +31,7 @@ class JailedExecute(Execute):
                            help="How the kernel is stopped after the last cell").tag(config=True)
 
     def __init__(self, *args, **kwargs):
-        kwargs.setdefault("kernel_manager_class", jail.kernel_manager_class())
+        kwargs.setdefault("kernel_manager_class", jailed_kernel_manager.kernel_manager_class())
         super().__init__(*args, **kwargs)
 
     # nbclient's synchronous setup_kernel calls these two (bound to its own async versions).

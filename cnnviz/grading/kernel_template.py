@@ -32,8 +32,9 @@ import uuid
 from pathlib import Path
 
 from cnnviz import CourseError, settings
-from cnnviz.grading.jail import (HOME, MiB, JailRun, KernelCgroup, KernelPlace, Limits, kernel_environment,
-                                 launcher_environment)
+from cnnviz.grading.cgroups import KernelCgroup
+from cnnviz.grading.jail import JailRun, KernelPlace
+from cnnviz.grading.jail_policy import HOME, MiB, Limits, kernel_environment, launcher_environment
 
 # How long a template may take to import everything (a loaded 2-core grader needs ~10 s).
 READY_TIMEOUT = 180.0
