@@ -392,13 +392,13 @@ def test_a_template_started_early_from_a_thread_that_lives_on_is_the_one_the_fir
     monkeypatch.setattr(kernel_template, "_templates", {})
     monkeypatch.setattr(kernel_template, "_refused", set())
     try:
-        kernel_template.start_early(jail.Limits(), jail.JAIL_USER, "")
-        kernel_template.start_early(jail.Limits(), jail.JAIL_USER, "")  # a second call starts nothing more
+        kernel_template.start_early(jail_policy.Limits(), jail_user.JAIL_USER, "")
+        kernel_template.start_early(jail_policy.Limits(), jail_user.JAIL_USER, "")  # a second call starts nothing more
         [early] = kernel_template._templates.values()
         assert early.alive() and not early.ready, "start_early must not wait for the template's imports"
-        first = kernel_template.shared_template(jail.Limits(), jail.JAIL_USER, "")
+        first = kernel_template.shared_template(jail_policy.Limits(), jail_user.JAIL_USER, "")
         assert first is early and first.ready, "the first kernel must get the template started early, ready"
-        lines, ok = jail.jail_check(jail.Limits(), sensitive=["/etc/shadow"], template=first)
+        lines, ok = jail_probe.jail_check(jail_policy.Limits(), sensitive=["/etc/shadow"], template=first)
         assert ok, "\n".join(lines)
     finally:
         kernel_template.close_all()

@@ -338,8 +338,9 @@ def _start_template_early(app) -> None:
     with the thread that started it).
     """
     from cnnviz.grading import kernel_template
+    from cnnviz.grading.jailed_kernel_manager import kernel_manager_class
 
-    manager = jail.kernel_manager_class()(config=app.config, log=app.log)
+    manager = kernel_manager_class()(config=app.config, log=app.log)
     if manager.kernel_template:
         kernel_template.start_early(manager.limits(), manager.jail_user, manager.cgroup_parent, log=app.log)
 
