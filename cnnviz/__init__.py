@@ -5,7 +5,9 @@ The layout is the trust boundary (the README's layout table lists every module):
 - this top level is the student side, exactly what the student's kernel may import, and what the
   students' wheel and hand-out folder ship: ``settings`` (names and numbers, environment
   variables), ``lesson`` (the 20 steps and their visible checks), ``checks`` (generic checks on
-  facts) and ``facts`` (a student's values as plain data). Nothing here imports from below.
+  facts), ``facts`` (the records of a student's values as plain data), ``introspect`` (live
+  objects read into them) and ``fact_codec`` (their text between the kernel and the grader).
+  Nothing here imports from below.
 - ``cnnviz.grading``: everything that decides points, outside the student's kernel (references,
   trusted checks, the jail and its kernel template, intake, the review scan, nbgrader's
   preprocessors, exporters and exchange, the warm grader process);

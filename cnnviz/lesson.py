@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cnnviz import CHECKPOINT_NAME, checks, facts
+from cnnviz import CHECKPOINT_NAME, checks, fact_codec, facts, introspect
 from cnnviz.facts import Fact, Layer, Missing, Model, Value
 
 DENSE_LAYERS = [(100, "sigmoid"), (10, "softmax")]
@@ -833,7 +833,7 @@ def publish_facts() -> None:
 def _publish(grade_id: str, found: dict) -> None:
     from IPython.display import publish_display_data
 
-    publish_display_data({facts.MIME_TYPE: facts.encode(grade_id, found)})
+    publish_display_data({fact_codec.MIME_TYPE: fact_codec.encode(grade_id, found)})
 
 
 @contextmanager
@@ -851,7 +851,7 @@ def check(grade_id: str, namespace: dict) -> None:
     """A test cell's visible checks, run in the notebook on its own variables (``globals()``)."""
     __tracebackhide__ = True
     step = STEPS[grade_id]
-    found = facts.extract(namespace, step.names)
+    found = introspect.extract(namespace, step.names)
     _history[grade_id] = found
     if _publishing:
         _publish(grade_id, found)
@@ -875,7 +875,7 @@ def check_hidden(grade_id: str, namespace: dict) -> None:
     from cnnviz.grading import reference
 
     step = STEPS[grade_id]
-    found = facts.extract(namespace, step.names)
+    found = introspect.extract(namespace, step.names)
     with _in_step(step):
         step.hidden(found, reference.for_checkpoint(CHECKPOINT_NAME), _history)
 

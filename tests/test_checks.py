@@ -19,7 +19,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from cnnviz import checks, facts  # noqa: E402
+from cnnviz import checks, facts, introspect  # noqa: E402
 from cnnviz.facts import Figure, Histogram, Layer, Missing, Model, Value  # noqa: E402
 
 HANGUL = re.compile("[\uac00-\ud7a3]")
@@ -142,7 +142,7 @@ BUILDERS = [grid_with_subplots, grid_with_add_subplot, grid_with_flat, grid_with
 
 def F(fig) -> Figure:
     """The facts the checks read about a live figure."""
-    return facts.figure_facts(fig)
+    return introspect.figure_facts(fig)
 
 
 def kernel_grid(fig, panels, **kwargs):
@@ -287,7 +287,7 @@ def test_require_says_the_value_may_be_stored_under_another_name():
     (np.arange(6.0).reshape(2, 3), (2, 3)), (0.5, (1,)), ([1, 2, 3], (3,)), (np.zeros(0), (0,)),
 ])
 def test_numbers_returns_the_array_a_value_holds_whatever_its_size(value, shape):
-    array = checks.numbers(facts.value_facts(value), "conv_weights")
+    array = checks.numbers(introspect.value_facts(value), "conv_weights")
     assert array.shape == shape
     assert np.array_equal(array.ravel(), np.asarray(value, dtype=float).ravel())
 
@@ -299,13 +299,13 @@ def test_numbers_returns_the_array_a_value_holds_whatever_its_size(value, shape)
     (Figure(), "conv_weights holds Figure, not numbers"),
 ])
 def test_numbers_of_anything_else_fails_naming_what_it_holds(value, match):
-    found = value if isinstance(value, (Missing, Figure)) else facts.value_facts(value)
+    found = value if isinstance(value, (Missing, Figure)) else introspect.value_facts(value)
     fails(checks.numbers, found, "conv_weights", match=match)
 
 
 @pytest.mark.parametrize("value", [0.25, np.float32(0.25), np.array(0.25), np.array([0.25]), [0.25]])
 def test_number_accepts_python_numpy_and_one_element_arrays(value):
-    assert checks.number(facts.value_facts(value), "conv_mean") == pytest.approx(0.25)
+    assert checks.number(introspect.value_facts(value), "conv_mean") == pytest.approx(0.25)
 
 
 @pytest.mark.parametrize("value, match", [
@@ -316,7 +316,7 @@ def test_number_accepts_python_numpy_and_one_element_arrays(value):
     ({"a": 1}, "holds dict"),
 ])
 def test_number_of_something_else_fails_with_one_message(value, match):
-    fails(checks.number, facts.value_facts(value), "conv_mean", match=match)
+    fails(checks.number, introspect.value_facts(value), "conv_mean", match=match)
 
 
 def test_number_of_missing_and_of_a_figure_fail_cleanly():
@@ -325,8 +325,8 @@ def test_number_of_missing_and_of_a_figure_fail_cleanly():
 
 
 def test_number_close_passes_within_tolerance_and_fails_without_showing_the_expected_value():
-    checks.assert_number_close(facts.value_facts(np.float32(-0.0123456)), -0.0123456, "conv_mean", "힌트", "hint")
-    message = fails(checks.assert_number_close, facts.value_facts(0.5), -0.0123456, "conv_mean",
+    checks.assert_number_close(introspect.value_facts(np.float32(-0.0123456)), -0.0123456, "conv_mean", "힌트", "hint")
+    message = fails(checks.assert_number_close, introspect.value_facts(0.5), -0.0123456, "conv_mean",
                     "평균을 확인하세요.", "Check the mean.", match=r"conv_mean \(0.5\) is not right. Check the mean.",
                     secret=-0.0123456)
     assert "평균을 확인하세요." in message
@@ -334,7 +334,7 @@ def test_number_close_passes_within_tolerance_and_fails_without_showing_the_expe
 
 @pytest.mark.parametrize("found, expected", [(0.0, 0.0), (np.nan, 1.0), (1.0, np.inf), (0.0, 1e-300)])
 def test_number_close_on_zero_nan_and_inf_gives_a_verdict_not_an_error(found, expected):
-    value = facts.value_facts(found)
+    value = introspect.value_facts(found)
     try:
         checks.assert_number_close(value, expected, "x", "힌트", "hint")
     except AssertionError as exc:
@@ -342,17 +342,17 @@ def test_number_close_on_zero_nan_and_inf_gives_a_verdict_not_an_error(found, ex
 
 
 def test_array_close_passes_on_equal_values_and_on_float64(kernel):
-    checks.assert_array_close(facts.value_facts(kernel.copy()), kernel, "conv_weights", "힌트", "hint")
-    checks.assert_array_close(facts.value_facts(kernel.astype("float64") + 1e-7), kernel, "conv_weights", "힌트", "hint")
+    checks.assert_array_close(introspect.value_facts(kernel.copy()), kernel, "conv_weights", "힌트", "hint")
+    checks.assert_array_close(introspect.value_facts(kernel.astype("float64") + 1e-7), kernel, "conv_weights", "힌트", "hint")
 
 
 def test_array_of_wrong_shape_shows_only_the_found_shape(kernel):
-    fails(checks.assert_array_close, facts.value_facts(kernel[:, :, 0, :]), kernel, "conv_weights", "힌트", "hint",
+    fails(checks.assert_array_close, introspect.value_facts(kernel[:, :, 0, :]), kernel, "conv_weights", "힌트", "hint",
           match=re.escape("conv_weights has the wrong shape (found (3, 3, 32))"), secret=kernel)
 
 
 def test_array_with_other_values_shows_no_number(kernel):
-    message = fails(checks.assert_array_close, facts.value_facts(kernel * 2), kernel, "conv_weights",
+    message = fails(checks.assert_array_close, introspect.value_facts(kernel * 2), kernel, "conv_weights",
                     "커널인지 확인하세요.", "It should be the kernel.", match="conv_weights holds the wrong values",
                     secret=kernel)
     assert not re.search(r"\d\.\d", message)
@@ -360,68 +360,68 @@ def test_array_with_other_values_shows_no_number(kernel):
 
 @pytest.mark.parametrize("value", [None, "weights", {"a": 1}])
 def test_non_numeric_array_fails_cleanly(value, kernel):
-    fails(checks.assert_array_close, facts.value_facts(value), kernel, "conv_weights", "힌트", "hint",
+    fails(checks.assert_array_close, introspect.value_facts(value), kernel, "conv_weights", "힌트", "hint",
           match="not numbers")
 
 
 def test_assert_numpy_accepts_only_ndarrays(kernel):
-    checks.assert_numpy(facts.value_facts(kernel), "conv_weights")
-    fails(checks.assert_numpy, facts.value_facts(kernel.tolist()), "conv_weights",
+    checks.assert_numpy(introspect.value_facts(kernel), "conv_weights")
+    fails(checks.assert_numpy, introspect.value_facts(kernel.tolist()), "conv_weights",
           match="should be a NumPy array, found list .*numpy")
-    fails(checks.assert_numpy, facts.value_facts(3.0), "conv_weights", match="found float")
+    fails(checks.assert_numpy, introspect.value_facts(3.0), "conv_weights", match="found float")
     fails(checks.assert_numpy, Missing(), "conv_weights", match="found nothing")
 
 
 def test_assert_numpy_rejects_a_keras_variable(keras):
     variable = keras.Variable(np.zeros((3, 3), dtype="float32"))
-    fails(checks.assert_numpy, facts.value_facts(variable), "conv_weights", match="should be a NumPy array")
+    fails(checks.assert_numpy, introspect.value_facts(variable), "conv_weights", match="should be a NumPy array")
 
 
 @pytest.mark.parametrize("value", [True, False, np.bool_(True)])
 def test_boolean_accepts_python_and_numpy_booleans(value):
-    assert checks.boolean(facts.value_facts(value), "within_limit") == bool(value)
+    assert checks.boolean(introspect.value_facts(value), "within_limit") == bool(value)
 
 
 @pytest.mark.parametrize("value", [1, 0, "True", np.array([True, False]), np.array(True), None])
 def test_boolean_of_anything_else_fails(value):
-    fails(checks.boolean, facts.value_facts(value), "within_limit", match="within_limit should be True or False")
+    fails(checks.boolean, introspect.value_facts(value), "within_limit", match="within_limit should be True or False")
 
 
 @pytest.mark.parametrize("shape", [(None, 28, 28, 32), [None, 28, 28, 32]])
 def test_shape_of_tuple_or_list_with_none(shape):
-    assert checks.shape_of(facts.value_facts(shape), "s") == (None, 28, 28, 32)
+    assert checks.shape_of(introspect.value_facts(shape), "s") == (None, 28, 28, 32)
 
 
 def test_shape_of_a_tensorshape(keras):
     import tensorflow as tf
 
-    assert checks.shape_of(facts.value_facts(tf.TensorShape([3, 3, 1, 32])), "kernel_shape") == (3, 3, 1, 32)
+    assert checks.shape_of(introspect.value_facts(tf.TensorShape([3, 3, 1, 32])), "kernel_shape") == (3, 3, 1, 32)
     layer = keras.layers.Conv2D(4, 3)
     layer.build((None, 8, 8, 1))
-    assert checks.shape_of(facts.value_facts(layer.weights[0].shape), "kernel_shape") == (3, 3, 1, 4)
+    assert checks.shape_of(introspect.value_facts(layer.weights[0].shape), "kernel_shape") == (3, 3, 1, 4)
 
 
 @pytest.mark.parametrize("value", [None, "3, 3", 3, (3.0, 3.0), (True, 3), np.zeros((3, 3))])
 def test_shape_of_something_else_fails(value):
-    fails(checks.shape_of, facts.value_facts(value), "kernel_shape", match="kernel_shape should be a shape")
+    fails(checks.shape_of, introspect.value_facts(value), "kernel_shape", match="kernel_shape should be a shape")
 
 
 def test_empty_tuple_is_a_shape_of_rank_zero():
-    assert checks.shape_of(facts.value_facts(()), "s") == ()
-    fails(checks.assert_rank, facts.value_facts(()), 4, "kernel_shape",
+    assert checks.shape_of(introspect.value_facts(()), "s") == ()
+    fails(checks.assert_rank, introspect.value_facts(()), 4, "kernel_shape",
           match=re.escape("wrong number of dimensions (found the shape ())"))
 
 
 def test_assert_rank_passes_on_the_rank_and_fails_on_another():
-    assert checks.assert_rank(facts.value_facts((3, 3, 1, 32)), 4, "kernel_shape") == (3, 3, 1, 32)
-    fails(checks.assert_rank, facts.value_facts((32,)), 4, "kernel_shape",
+    assert checks.assert_rank(introspect.value_facts((3, 3, 1, 32)), 4, "kernel_shape") == (3, 3, 1, 32)
+    fails(checks.assert_rank, introspect.value_facts((32,)), 4, "kernel_shape",
           match=re.escape("kernel_shape has the wrong number of dimensions (found the shape (32,))"))
     fails(checks.assert_rank, Missing(), 1, "bias_shape", match="bias_shape should be a shape, found nothing")
 
 
 def test_assert_shape_shows_the_found_shape_not_the_expected_one():
-    checks.assert_shape(facts.value_facts([3, 3, 1, 32]), (3, 3, 1, 32), "kernel_shape", "힌트", "hint")
-    fails(checks.assert_shape, facts.value_facts((3, 3, 32, 1)), (3, 3, 1, 32), "kernel_shape",
+    checks.assert_shape(introspect.value_facts([3, 3, 1, 32]), (3, 3, 1, 32), "kernel_shape", "힌트", "hint")
+    fails(checks.assert_shape, introspect.value_facts((3, 3, 32, 1)), (3, 3, 1, 32), "kernel_shape",
           "어느 가중치인지 확인하세요.", "Check which weight.",
           match=re.escape("kernel_shape is not the right shape (found (3, 3, 32, 1)). Check which weight."),
           secret=(3, 3, 1, 32))
@@ -437,7 +437,7 @@ def test_assert_shape_shows_the_found_shape_not_the_expected_one():
     (lambda: plt.subplots(2, 2)[1], "ndarray"),
 ])
 def test_non_figure_fails_with_the_figure_message(make, found):
-    fails(checks.figure, facts.describe(make()), "kernel_fig",
+    fails(checks.figure, introspect.describe(make()), "kernel_fig",
           match=f"kernel_fig should be a matplotlib Figure, found {found}.*plt.subplots")
 
 
@@ -732,29 +732,29 @@ def dense_net(keras, input_shape=(784,), hidden_activation="sigmoid", hidden_uni
 
 
 def test_right_conv2d_passes_and_gives_its_weights(cnn):
-    found = checks.conv2d(facts.describe(cnn.layers[0]), "conv")
+    found = checks.conv2d(introspect.describe(cnn.layers[0]), "conv")
     assert found.weights[0].shape == (3, 3, 1, 4)
     checks.assert_conv_settings(found, "conv", filters=4, kernel_size=(3, 3), activation="relu", padding="same")
 
 
 def test_conv2d_given_the_model_fails(cnn):
     # Issue 11: `conv = model` passed test_first_conv.
-    fails(checks.conv2d, facts.describe(cnn), "conv", match="conv should be a Keras layer, found Sequential")
+    fails(checks.conv2d, introspect.describe(cnn), "conv", match="conv should be a Keras layer, found Sequential")
 
 
 def test_conv2d_given_another_layer_says_what_it_found(cnn):
-    fails(checks.conv2d, facts.describe(cnn.layers[1]), "conv",
+    fails(checks.conv2d, introspect.describe(cnn.layers[1]), "conv",
           match="conv should be a Conv2D layer, found a MaxPooling2D layer")
 
 
 def test_conv2d_given_a_weight_or_nothing_fails(cnn):
-    fails(checks.conv2d, facts.describe(cnn.layers[0].kernel), "conv", match="should be a Keras layer, found Variable")
+    fails(checks.conv2d, introspect.describe(cnn.layers[0].kernel), "conv", match="should be a Keras layer, found Variable")
     fails(checks.conv2d, Missing(), "conv", match="found nothing")
 
 
 def test_unbuilt_conv2d_gets_the_course_message_not_the_keras_error(keras):
     layer = keras.layers.Conv2D(32, 3, activation="relu", padding="same")
-    message = fails(checks.conv2d, facts.describe(layer), "no_training_conv",
+    message = fails(checks.conv2d, introspect.describe(layer), "no_training_conv",
                     match="no_training_conv has no weights yet: add a keras.layers.Input")
     assert "You must build" not in message
 
@@ -767,7 +767,7 @@ def test_unbuilt_conv2d_gets_the_course_message_not_the_keras_error(keras):
 ])
 def test_conv_settings_name_the_wrong_setting(cnn, kwargs, what):
     settings = {"filters": 4, "kernel_size": (3, 3), "activation": "relu", "padding": "same", **kwargs}
-    found = facts.describe(cnn.layers[0])
+    found = introspect.describe(cnn.layers[0])
     fails(checks.assert_conv_settings, found, "no_training_conv", **settings,
           match=f"the {what} of no_training_conv is not the one the instructions give",
           secret=None)
@@ -776,7 +776,7 @@ def test_conv_settings_name_the_wrong_setting(cnn, kwargs, what):
 def test_conv_settings_message_does_not_show_the_expected_setting(keras):
     layer = keras.layers.Conv2D(32, 3, padding="valid")
     layer.build((None, 28, 28, 1))
-    message = fails(checks.assert_conv_settings, facts.describe(layer), "no_training_conv", filters=32,
+    message = fails(checks.assert_conv_settings, introspect.describe(layer), "no_training_conv", filters=32,
                     kernel_size=(3, 3), activation="linear", padding="same", match="padding .* \\(found valid\\)")
     assert "same" not in message
 
@@ -815,13 +815,13 @@ def test_glorot_on_zero_empty_or_odd_kernels_fails_with_the_message(kernel):
 
 
 def test_model_passes_on_models_and_fails_on_layers(cnn):
-    assert checks.model(facts.describe(cnn), "model").class_name == "Sequential"
-    fails(checks.model, facts.describe(cnn.layers[0]), "conv_acti", match="conv_acti should be a Keras model, found Conv2D")
+    assert checks.model(introspect.describe(cnn), "model").class_name == "Sequential"
+    fails(checks.model, introspect.describe(cnn.layers[0]), "conv_acti", match="conv_acti should be a Keras model, found Conv2D")
     fails(checks.model, Missing(), "conv_acti", match="found nothing. Look at the cell that makes conv_acti")
 
 
 def test_functional_dense_model_passes_every_check(keras):
-    dense = facts.describe(dense_net(keras))
+    dense = introspect.describe(dense_net(keras))
     checks.assert_functional(dense, "dense_model")
     checks.assert_io_shapes(dense, "dense_model", (None, 784), (None, 10))
     checks.assert_dense_stack(dense, "dense_model", [(100, "sigmoid"), (10, "softmax")])
@@ -830,25 +830,25 @@ def test_functional_dense_model_passes_every_check(keras):
 def test_sequential_dense_model_fails_naming_the_functional_api(keras):
     sequential = keras.Sequential([keras.Input((784,)), keras.layers.Dense(100, activation="sigmoid"),
                                    keras.layers.Dense(10, activation="softmax")])
-    found = facts.describe(sequential)
+    found = introspect.describe(sequential)
     fails(checks.assert_functional, found, "dense_model", match="dense_model is a Sequential model.*functional API")
     checks.assert_io_shapes(found, "dense_model", (None, 784), (None, 10))
 
 
 def test_dense_stack_names_the_wrong_layer_and_setting(keras):
-    fails(checks.assert_dense_stack, facts.describe(dense_net(keras, hidden_activation="relu")), "dense_model",
+    fails(checks.assert_dense_stack, introspect.describe(dense_net(keras, hidden_activation="relu")), "dense_model",
           [(100, "sigmoid"), (10, "softmax")], match="Dense layer 1 of dense_model does not use the activation .*found relu")
-    message = fails(checks.assert_dense_stack, facts.describe(dense_net(keras, hidden_units=64)), "dense_model",
+    message = fails(checks.assert_dense_stack, introspect.describe(dense_net(keras, hidden_units=64)), "dense_model",
                     [(100, "sigmoid"), (10, "softmax")], match="Dense layer 1 .* number of units .*found 64")
     assert "100" not in message
     inputs = keras.Input((784,))
     one = keras.Model(inputs, keras.layers.Dense(10)(inputs))
-    fails(checks.assert_dense_stack, facts.describe(one), "dense_model", [(100, "sigmoid"), (10, "softmax")],
+    fails(checks.assert_dense_stack, introspect.describe(one), "dense_model", [(100, "sigmoid"), (10, "softmax")],
           match="number of Dense layers .*found 1")
 
 
 def test_io_shapes_show_the_found_shape_only(keras):
-    message = fails(checks.assert_io_shapes, facts.describe(dense_net(keras, input_shape=(28, 28))), "dense_model",
+    message = fails(checks.assert_io_shapes, introspect.describe(dense_net(keras, input_shape=(28, 28))), "dense_model",
                     (None, 784), (None, 10),
                     match=re.escape("the input shape of dense_model is not the one the instructions give (found (None, 28, 28))"))
     assert "784" not in message
@@ -856,20 +856,20 @@ def test_io_shapes_show_the_found_shape_only(keras):
 
 def test_io_shapes_of_a_model_on_the_wrong_layer(cnn, keras):
     acti = keras.Model(cnn.inputs, cnn.layers[1].output)
-    fails(checks.assert_io_shapes, facts.describe(acti), "conv_acti", (None, 28, 28, 1), (None, 28, 28, 4),
+    fails(checks.assert_io_shapes, introspect.describe(acti), "conv_acti", (None, 28, 28, 1), (None, 28, 28, 4),
           match=re.escape("the output shape of conv_acti is not the one the instructions give (found (None, 14, 14, 4))"))
 
 
 def test_io_shapes_of_a_model_without_inputs(keras):
     unbuilt = keras.Sequential([keras.layers.Dense(10)])
-    fails(checks.assert_io_shapes, facts.describe(unbuilt), "dense_model", (None, 784), (None, 10),
+    fails(checks.assert_io_shapes, introspect.describe(unbuilt), "dense_model", (None, 784), (None, 10),
           match="dense_model has no defined input yet")
 
 
 def test_io_shapes_of_a_model_with_two_outputs(keras):
     inputs = keras.Input((784,))
     two = keras.Model(inputs, [keras.layers.Dense(10)(inputs), keras.layers.Dense(3)(inputs)])
-    fails(checks.assert_io_shapes, facts.describe(two), "dense_model", (None, 784), (None, 10),
+    fails(checks.assert_io_shapes, introspect.describe(two), "dense_model", (None, 784), (None, 10),
           match="dense_model should have one output, found 2")
 
 
@@ -881,7 +881,7 @@ def test_io_shapes_on_hand_made_facts_with_no_outputs():
 def test_kind_of_names_values_for_messages(cnn):
     assert checks.kind_of(Missing()) == "nothing"
     assert checks.kind_of(Figure()) == "Figure"
-    assert checks.kind_of(facts.describe(cnn)) == "Sequential"
-    assert checks.kind_of(facts.value_facts(np.zeros((2, 3)))) == "ndarray (2, 3)"
-    assert checks.kind_of(facts.value_facts([1.0])) == "list (1,)"
+    assert checks.kind_of(introspect.describe(cnn)) == "Sequential"
+    assert checks.kind_of(introspect.value_facts(np.zeros((2, 3)))) == "ndarray (2, 3)"
+    assert checks.kind_of(introspect.value_facts([1.0])) == "list (1,)"
     assert checks.kind_of(Layer(class_name="Dense", is_conv2d=False, built=False)) == "Dense"

@@ -25,7 +25,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from nbgrader.utils import is_grade  # noqa: E402
 
-from cnnviz import ASSIGNMENT, CHECKPOINT_NAME, COURSE_ROOT, facts, lesson  # noqa: E402
+from cnnviz import ASSIGNMENT, CHECKPOINT_NAME, COURSE_ROOT, fact_codec, introspect, lesson  # noqa: E402
 from cnnviz.grading import reference
 from cnnviz.facts import Figure, Layer, Missing, Model, Value  # noqa: E402
 
@@ -70,7 +70,8 @@ def refs():
 
 def found_for(grade_id: str, namespace: dict) -> dict:
     """A step's facts as the grader receives them: extracted in the kernel, encoded, decoded."""
-    step, found = facts.decode(facts.encode(grade_id, facts.extract(namespace, lesson.STEPS[grade_id].names)))
+    text = fact_codec.encode(grade_id, introspect.extract(namespace, lesson.STEPS[grade_id].names))
+    step, found = fact_codec.decode(text)
     assert step == grade_id
     return found
 
@@ -373,7 +374,7 @@ def test_grade_never_raises_and_every_failure_is_a_course_message(solution, refs
                 verdict = lesson.grade(grade_id, {**right, name: junk}, refs, {})
                 assert not verdict.crashed, (grade_id, name, junk, verdict.message)
                 # A derived fact (`train_input[0]`, `conv_acti(sample_batch)`) only feeds a visible twin.
-                if name not in _earlier_names(grade_id) and not facts.DERIVED.match(name):
+                if name not in _earlier_names(grade_id) and not introspect.DERIVED.match(name):
                     assert not verdict.passed, (grade_id, name, junk)
                 if not verdict.passed:
                     bilingual(verdict.message)
@@ -417,7 +418,7 @@ def test_check_hands_its_facts_over_even_when_the_visible_check_fails(solution, 
     with pytest.raises(AssertionError):
         lesson.check("test_kernel_grid", {**solution, **changes})
     (data,) = published
-    step, found = facts.decode(data[facts.MIME_TYPE])
+    step, found = fact_codec.decode(data[fact_codec.MIME_TYPE])
     assert step == "test_kernel_grid" and set(found) == set(lesson.STEPS["test_kernel_grid"].names)
     assert not lesson.grade(step, found, reference.for_checkpoint(SOURCE_DIR / CHECKPOINT_NAME), {}).passed
 

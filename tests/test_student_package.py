@@ -19,7 +19,7 @@ from cnnviz.deploy import student_package
 
 # The package's top level, pinned here so that a module added to it is a decision someone reads.
 STUDENT_FILES = {"cnnviz/__init__.py", "cnnviz/__main__.py", "cnnviz/settings.py", "cnnviz/lesson.py",
-                 "cnnviz/checks.py", "cnnviz/facts.py"}
+                 "cnnviz/checks.py", "cnnviz/facts.py", "cnnviz/introspect.py", "cnnviz/fact_codec.py"}
 
 # Run where only the extracted files (and the venv's third-party packages) are importable:
 # `-I` drops the current folder and PYTHONPATH, and the course's editable install is removed from the path.
