@@ -28,6 +28,8 @@ try:
     import cnnviz.grading.export  # noqa: E402,F401
     import cnnviz.grading.feedback  # noqa: E402,F401
     import cnnviz.grading.flag_for_review  # noqa: E402,F401
+    import cnnviz.grading.html_allowlist  # noqa: E402,F401
+    import cnnviz.grading.inert_markdown  # noqa: E402,F401
     import cnnviz.grading.intake  # noqa: E402,F401
     import cnnviz.grading.jail_policy  # noqa: E402,F401
     import cnnviz.grading.jailed_execute  # noqa: E402,F401
@@ -209,5 +211,5 @@ c.GenerateAssignment.preprocessors = [
 # the allow-list's, so nbgrader's own templates cannot pass a student's markup through either.
 c.HTMLExporter.preprocessors = [SanitizeSubmission]
 c.HTMLExporter.sanitize_html = True  # nbconvert's templates then leave out JavaScript and widget outputs
-c.HTMLExporter.filters = {"clean_html": "cnnviz.grading.sanitize.clean_html",
-                          "markdown2html": "cnnviz.grading.sanitize.markdown_to_html"}
+c.HTMLExporter.filters = {"clean_html": "cnnviz.grading.html_allowlist.clean_html",
+                          "markdown2html": "cnnviz.grading.inert_markdown.markdown_to_html"}

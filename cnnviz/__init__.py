@@ -7,8 +7,9 @@ The layout is the trust boundary (the README's layout table lists every module):
   variables), ``lesson`` (what the test cells call: running the steps), ``lesson_steps`` (the 20
   steps), ``step_registry`` and ``carry_forward`` (what a step is; error carried forward), the
   generic checks on facts ``checks``, ``figure_checks`` and ``keras_checks``, a failed check
-  (``check_failed``) and its message (``message_layout``, ``korean``), and ``facts`` (a student's
-  values as plain data). Nothing here imports from below.
+  (``check_failed``) and its message (``message_layout``, ``korean``), ``facts`` (the records of a
+  student's values as plain data), ``introspect`` (live objects read into them) and
+  ``fact_codec`` (their text between the kernel and the grader). Nothing here imports from below.
 - ``cnnviz.grading``: everything that decides points, outside the student's kernel (references,
   trusted checks, the jail and its kernel template, intake, the review scan, nbgrader's
   preprocessors, exporters and exchange, the warm grader process);

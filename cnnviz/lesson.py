@@ -22,7 +22,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from cnnviz import CHECKPOINT_NAME, facts, lesson_steps
+from cnnviz import CHECKPOINT_NAME, fact_codec, introspect, lesson_steps
 from cnnviz.check_failed import fail, halves
 from cnnviz.facts import Fact
 from cnnviz.message_layout import render
@@ -41,7 +41,7 @@ def publish_facts() -> None:
 def _publish(grade_id: str, found: dict) -> None:
     from IPython.display import publish_display_data
 
-    publish_display_data({facts.MIME_TYPE: facts.encode(grade_id, found)})
+    publish_display_data({fact_codec.MIME_TYPE: fact_codec.encode(grade_id, found)})
 
 
 @contextmanager
@@ -59,7 +59,7 @@ def check(grade_id: str, namespace: dict) -> None:
     """A test cell's visible checks, run in the notebook on its own variables (``globals()``)."""
     __tracebackhide__ = True
     step = lesson_steps.STEPS[grade_id]
-    found = facts.extract(namespace, step.names)
+    found = introspect.extract(namespace, step.names)
     _history[grade_id] = found
     if _publishing:
         _publish(grade_id, found)
@@ -83,7 +83,7 @@ def check_hidden(grade_id: str, namespace: dict) -> None:
     from cnnviz.grading import reference
 
     step = lesson_steps.STEPS[grade_id]
-    found = facts.extract(namespace, step.names)
+    found = introspect.extract(namespace, step.names)
     with _in_step(step):
         step.hidden(found, reference.for_checkpoint(CHECKPOINT_NAME), _history)
 

@@ -27,7 +27,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from nbgrader.utils import is_grade  # noqa: E402
 
-from cnnviz import ASSIGNMENT, CHECKPOINT_NAME, COURSE_ROOT, facts, lesson, lesson_steps  # noqa: E402
+from cnnviz import ASSIGNMENT, CHECKPOINT_NAME, COURSE_ROOT, fact_codec, introspect, lesson, lesson_steps  # noqa: E402
 from cnnviz.grading import reference  # noqa: E402
 
 SOURCE_DIR = COURSE_ROOT / "source" / ASSIGNMENT
@@ -78,7 +78,7 @@ def refs():
 
 def found_for(grade_id: str, namespace: dict) -> dict:
     """A step's facts as the grader receives them: extracted in the kernel, encoded, decoded."""
-    step, found = facts.decode(facts.encode(grade_id, facts.extract(namespace, lesson_steps.STEPS[grade_id].names)))
+    step, found = fact_codec.decode(fact_codec.encode(grade_id, introspect.extract(namespace, lesson_steps.STEPS[grade_id].names)))
     assert step == grade_id
     return found
 

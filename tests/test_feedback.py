@@ -9,14 +9,10 @@ from cnnviz.grading import feedback
 from nbcells import nbgrader_cell
 
 
-def graded(grade_id, score=0.0):
-    """A test cell of 5 points as the autograded notebook has it, with its score."""
-    return nbgrader_cell("test", grade_id, "pass", points=5.0, score=score)
-
-
 def test_step_titles_number_the_graded_cells_and_name_them_in_both_languages():
-    nb = new_notebook(cells=[new_markdown_cell("intro"), graded("test_load_model"), new_code_cell("x = 1"),
-                             graded("test_feature_grid_2"), graded("test_not_a_step")])
+    nb = new_notebook(cells=[new_markdown_cell("intro"), nbgrader_cell("test", "test_load_model"),
+                             new_code_cell("x = 1"), nbgrader_cell("test", "test_feature_grid_2"),
+                             nbgrader_cell("test", "test_not_a_step")])
     nb, _ = feedback.StepTitles().preprocess(nb, {})
     titles = [cell.metadata.get(feedback.STEP_KEY) for cell in nb.cells]
     step = lesson_steps.STEPS["test_feature_grid_2"]
@@ -45,10 +41,11 @@ def test_the_page_names_steps_wraps_messages_and_loads_nothing_from_a_cdn():
     # As nbgrader's GenerateFeedback does: its page inlines Bootstrap's stylesheet.
     config.HTMLExporter.extra_template_paths = [
         f"{feedback.nbgrader_templates()}/../static/node_modules/bootstrap/dist/css"]
-    lost = graded("test_kernel_grid", 0.0)
-    lost.outputs = [nbformat.v4.new_output("error", ename="AssertionError", evalue="a long message " * 40,
-                                           traceback=["AssertionError: a long message"])]
-    nb = new_notebook(cells=[new_markdown_cell(r"The bound $\sqrt{6}$."), graded("test_load_model", 5.0), lost])
+    # Two autograded test cells of 5 points: one passed, one lost with a long message.
+    passed = nbgrader_cell("test", "test_load_model", points=5.0, score=5.0)
+    lost = nbgrader_cell("test", "test_kernel_grid", points=5.0, score=0.0, outputs=[nbformat.v4.new_output(
+        "error", ename="AssertionError", evalue="a long message " * 40, traceback=["AssertionError: a long message"])])
+    nb = new_notebook(cells=[new_markdown_cell(r"The bound $\sqrt{6}$."), passed, lost])
     nb, _ = feedback.StepTitles().preprocess(nb, {})
     nb, _ = feedback.MathToMathML().preprocess(nb, {})
     resources = {"nbgrader": {"notebook": "cnn_visualization", "score": 5, "max_score": 10, "late_penalty": 0}}

@@ -18,7 +18,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from check_messages import fails, kernel, rng  # noqa: E402,F401 - fixtures
-from cnnviz import facts, figure_checks  # noqa: E402
+from cnnviz import facts, figure_checks  # noqa: E402, introspect
 from cnnviz.facts import Figure, Histogram, Missing  # noqa: E402
 
 
@@ -95,7 +95,7 @@ BUILDERS = [grid_with_subplots, grid_with_add_subplot, grid_with_flat, grid_with
 
 def F(fig) -> Figure:
     """The facts the checks read about a live figure."""
-    return facts.figure_facts(fig)
+    return introspect.figure_facts(fig)
 
 
 def kernel_grid(fig, panels, **kwargs):
@@ -124,7 +124,7 @@ def test_position_is_one_based_and_row_major():
     (lambda: plt.subplots(2, 2)[1], "ndarray"),
 ])
 def test_non_figure_fails_with_the_figure_message(make, found):
-    fails(figure_checks.figure, facts.describe(make()), "kernel_fig",
+    fails(figure_checks.figure, introspect.describe(make()), "kernel_fig",
           match=f"kernel_fig should be a matplotlib Figure, found {found}.*plt.subplots")
 
 

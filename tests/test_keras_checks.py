@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from check_messages import fails
-from cnnviz import facts, keras_checks
+from cnnviz import introspect, keras_checks
 from cnnviz.facts import Missing, Model
 
 def dense_net(keras, input_shape=(784,), hidden_activation="sigmoid", hidden_units=100):
@@ -25,29 +25,29 @@ def dense_net(keras, input_shape=(784,), hidden_activation="sigmoid", hidden_uni
 
 
 def test_right_conv2d_passes_and_gives_its_weights(cnn):
-    found = keras_checks.conv2d(facts.describe(cnn.layers[0]), "conv")
+    found = keras_checks.conv2d(introspect.describe(cnn.layers[0]), "conv")
     assert found.weights[0].shape == (3, 3, 1, 4)
     keras_checks.assert_conv_settings(found, "conv", filters=4, kernel_size=(3, 3), activation="relu", padding="same")
 
 
 def test_conv2d_given_the_model_fails(cnn):
     # Issue 11: `conv = model` passed test_first_conv.
-    fails(keras_checks.conv2d, facts.describe(cnn), "conv", match="conv should be a Keras layer, found Sequential")
+    fails(keras_checks.conv2d, introspect.describe(cnn), "conv", match="conv should be a Keras layer, found Sequential")
 
 
 def test_conv2d_given_another_layer_says_what_it_found(cnn):
-    fails(keras_checks.conv2d, facts.describe(cnn.layers[1]), "conv",
+    fails(keras_checks.conv2d, introspect.describe(cnn.layers[1]), "conv",
           match="conv should be a Conv2D layer, found a MaxPooling2D layer")
 
 
 def test_conv2d_given_a_weight_or_nothing_fails(cnn):
-    fails(keras_checks.conv2d, facts.describe(cnn.layers[0].kernel), "conv", match="should be a Keras layer, found Variable")
+    fails(keras_checks.conv2d, introspect.describe(cnn.layers[0].kernel), "conv", match="should be a Keras layer, found Variable")
     fails(keras_checks.conv2d, Missing(), "conv", match="found nothing")
 
 
 def test_unbuilt_conv2d_gets_the_course_message_not_the_keras_error(keras):
     layer = keras.layers.Conv2D(32, 3, activation="relu", padding="same")
-    message = fails(keras_checks.conv2d, facts.describe(layer), "no_training_conv",
+    message = fails(keras_checks.conv2d, introspect.describe(layer), "no_training_conv",
                     match="no_training_conv has no weights yet: add a keras.layers.Input")
     assert "You must build" not in message
 
@@ -60,7 +60,7 @@ def test_unbuilt_conv2d_gets_the_course_message_not_the_keras_error(keras):
 ])
 def test_conv_settings_name_the_wrong_setting(cnn, kwargs, what):
     settings = {"filters": 4, "kernel_size": (3, 3), "activation": "relu", "padding": "same", **kwargs}
-    found = facts.describe(cnn.layers[0])
+    found = introspect.describe(cnn.layers[0])
     fails(keras_checks.assert_conv_settings, found, "no_training_conv", **settings,
           match=f"the {what} of no_training_conv is not the one the instructions give",
           secret=None)
@@ -69,7 +69,7 @@ def test_conv_settings_name_the_wrong_setting(cnn, kwargs, what):
 def test_conv_settings_message_does_not_show_the_expected_setting(keras):
     layer = keras.layers.Conv2D(32, 3, padding="valid")
     layer.build((None, 28, 28, 1))
-    message = fails(keras_checks.assert_conv_settings, facts.describe(layer), "no_training_conv", filters=32,
+    message = fails(keras_checks.assert_conv_settings, introspect.describe(layer), "no_training_conv", filters=32,
                     kernel_size=(3, 3), activation="linear", padding="same", match="padding .* \\(found valid\\)")
     assert "same" not in message
 
@@ -108,13 +108,13 @@ def test_glorot_on_zero_empty_or_odd_kernels_fails_with_the_message(kernel):
 
 
 def test_model_passes_on_models_and_fails_on_layers(cnn):
-    assert keras_checks.model(facts.describe(cnn), "model").class_name == "Sequential"
-    fails(keras_checks.model, facts.describe(cnn.layers[0]), "conv_acti", match="conv_acti should be a Keras model, found Conv2D")
+    assert keras_checks.model(introspect.describe(cnn), "model").class_name == "Sequential"
+    fails(keras_checks.model, introspect.describe(cnn.layers[0]), "conv_acti", match="conv_acti should be a Keras model, found Conv2D")
     fails(keras_checks.model, Missing(), "conv_acti", match="found nothing. Look at the cell that makes conv_acti")
 
 
 def test_functional_dense_model_passes_every_check(keras):
-    dense = facts.describe(dense_net(keras))
+    dense = introspect.describe(dense_net(keras))
     keras_checks.assert_functional(dense, "dense_model")
     keras_checks.assert_io_shapes(dense, "dense_model", (None, 784), (None, 10))
     keras_checks.assert_dense_stack(dense, "dense_model", [(100, "sigmoid"), (10, "softmax")])
@@ -123,25 +123,25 @@ def test_functional_dense_model_passes_every_check(keras):
 def test_sequential_dense_model_fails_naming_the_functional_api(keras):
     sequential = keras.Sequential([keras.Input((784,)), keras.layers.Dense(100, activation="sigmoid"),
                                    keras.layers.Dense(10, activation="softmax")])
-    found = facts.describe(sequential)
+    found = introspect.describe(sequential)
     fails(keras_checks.assert_functional, found, "dense_model", match="dense_model is a Sequential model.*functional API")
     keras_checks.assert_io_shapes(found, "dense_model", (None, 784), (None, 10))
 
 
 def test_dense_stack_names_the_wrong_layer_and_setting(keras):
-    fails(keras_checks.assert_dense_stack, facts.describe(dense_net(keras, hidden_activation="relu")), "dense_model",
+    fails(keras_checks.assert_dense_stack, introspect.describe(dense_net(keras, hidden_activation="relu")), "dense_model",
           [(100, "sigmoid"), (10, "softmax")], match="Dense layer 1 of dense_model does not use the activation .*found relu")
-    message = fails(keras_checks.assert_dense_stack, facts.describe(dense_net(keras, hidden_units=64)), "dense_model",
+    message = fails(keras_checks.assert_dense_stack, introspect.describe(dense_net(keras, hidden_units=64)), "dense_model",
                     [(100, "sigmoid"), (10, "softmax")], match="Dense layer 1 .* number of units .*found 64")
     assert "100" not in message
     inputs = keras.Input((784,))
     one = keras.Model(inputs, keras.layers.Dense(10)(inputs))
-    fails(keras_checks.assert_dense_stack, facts.describe(one), "dense_model", [(100, "sigmoid"), (10, "softmax")],
+    fails(keras_checks.assert_dense_stack, introspect.describe(one), "dense_model", [(100, "sigmoid"), (10, "softmax")],
           match="number of Dense layers .*found 1")
 
 
 def test_io_shapes_show_the_found_shape_only(keras):
-    message = fails(keras_checks.assert_io_shapes, facts.describe(dense_net(keras, input_shape=(28, 28))), "dense_model",
+    message = fails(keras_checks.assert_io_shapes, introspect.describe(dense_net(keras, input_shape=(28, 28))), "dense_model",
                     (None, 784), (None, 10),
                     match=re.escape("the input shape of dense_model is not the one the instructions give (found (None, 28, 28))"))
     assert "784" not in message
@@ -149,20 +149,20 @@ def test_io_shapes_show_the_found_shape_only(keras):
 
 def test_io_shapes_of_a_model_on_the_wrong_layer(cnn, keras):
     acti = keras.Model(cnn.inputs, cnn.layers[1].output)
-    fails(keras_checks.assert_io_shapes, facts.describe(acti), "conv_acti", (None, 28, 28, 1), (None, 28, 28, 4),
+    fails(keras_checks.assert_io_shapes, introspect.describe(acti), "conv_acti", (None, 28, 28, 1), (None, 28, 28, 4),
           match=re.escape("the output shape of conv_acti is not the one the instructions give (found (None, 14, 14, 4))"))
 
 
 def test_io_shapes_of_a_model_without_inputs(keras):
     unbuilt = keras.Sequential([keras.layers.Dense(10)])
-    fails(keras_checks.assert_io_shapes, facts.describe(unbuilt), "dense_model", (None, 784), (None, 10),
+    fails(keras_checks.assert_io_shapes, introspect.describe(unbuilt), "dense_model", (None, 784), (None, 10),
           match="dense_model has no defined input yet")
 
 
 def test_io_shapes_of_a_model_with_two_outputs(keras):
     inputs = keras.Input((784,))
     two = keras.Model(inputs, [keras.layers.Dense(10)(inputs), keras.layers.Dense(3)(inputs)])
-    fails(keras_checks.assert_io_shapes, facts.describe(two), "dense_model", (None, 784), (None, 10),
+    fails(keras_checks.assert_io_shapes, introspect.describe(two), "dense_model", (None, 784), (None, 10),
           match="dense_model should have one output, found 2")
 
 

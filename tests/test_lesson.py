@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from cnnviz import facts, lesson, lesson_steps, message_layout
+from cnnviz import fact_codec, lesson, lesson_steps, message_layout
 from cnnviz.grading import reference
 from lesson_solution import (  # noqa: F401 - fixtures
     CHECKPOINT_NAME, SOURCE_DIR, _close_figures, bilingual, found_for, mistakes, solution)
@@ -50,7 +50,7 @@ def test_check_hands_its_facts_over_even_when_the_visible_check_fails(solution, 
     with pytest.raises(AssertionError):
         lesson.check("test_kernel_grid", {**solution, **changes})
     (data,) = published
-    step, found = facts.decode(data[facts.MIME_TYPE])
+    step, found = fact_codec.decode(data[fact_codec.MIME_TYPE])
     assert step == "test_kernel_grid" and set(found) == set(lesson_steps.STEPS["test_kernel_grid"].names)
     assert not lesson.grade(step, found, reference.for_checkpoint(SOURCE_DIR / CHECKPOINT_NAME), {}).passed
 

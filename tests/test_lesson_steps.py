@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from nbgrader.utils import is_grade
 
-from cnnviz import facts, lesson, lesson_steps
+from cnnviz import introspect, lesson, lesson_steps
 from cnnviz.facts import Figure, Layer, Missing, Model, Value
 from lesson_solution import (  # noqa: F401 - fixtures
     HANGUL, SOURCE_NB, _close_figures, bilingual, failed, found_for, grade_all, grade_one, hist_figure, kernel_grid,
@@ -209,7 +209,7 @@ def test_grade_never_raises_and_every_failure_is_a_course_message(solution, refs
                 verdict = lesson.grade(grade_id, {**right, name: junk}, refs, {})
                 assert not verdict.crashed, (grade_id, name, junk, verdict.message)
                 # A derived fact (`train_input[0]`, `conv_acti(sample_batch)`) only feeds a visible twin.
-                if name not in _earlier_names(grade_id) and not facts.DERIVED.match(name):
+                if name not in _earlier_names(grade_id) and not introspect.DERIVED.match(name):
                     assert not verdict.passed, (grade_id, name, junk)
                 if not verdict.passed:
                     bilingual(verdict.message)

@@ -21,7 +21,8 @@ from cnnviz.deploy import student_package
 STUDENT_FILES = {"cnnviz/__init__.py", "cnnviz/__main__.py", "cnnviz/settings.py", "cnnviz/lesson.py",
                  "cnnviz/lesson_steps.py", "cnnviz/step_registry.py", "cnnviz/carry_forward.py",
                  "cnnviz/checks.py", "cnnviz/figure_checks.py", "cnnviz/keras_checks.py", "cnnviz/check_failed.py",
-                 "cnnviz/message_layout.py", "cnnviz/korean.py", "cnnviz/facts.py"}
+                 "cnnviz/message_layout.py", "cnnviz/korean.py", "cnnviz/facts.py", "cnnviz/introspect.py",
+                 "cnnviz/fact_codec.py"}
 
 # Run where only the extracted files (and the venv's third-party packages) are importable:
 # `-I` drops the current folder and PYTHONPATH, and the course's editable install is removed from the path.

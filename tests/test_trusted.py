@@ -19,9 +19,10 @@ from nbgrader.tests import create_grade_cell, create_solution_cell
 from nbgrader.utils import determine_grade
 from traitlets.config import Config
 
-from cnnviz import ASSIGNMENT, CHECKPOINT_NAME, COURSE_ROOT, CourseError, facts, lesson, lesson_steps, message_layout
+from cnnviz import ASSIGNMENT, CHECKPOINT_NAME, COURSE_ROOT, CourseError, fact_codec, introspect, lesson, lesson_steps, message_layout
 from cnnviz.grading import reference, trusted
 from cnnviz.course.notebooks import grade_id as grade_id_of
+from samefacts import same
 
 CHECKPOINT = COURSE_ROOT / "source" / ASSIGNMENT / CHECKPOINT_NAME
 HANGUL = re.compile("[\uac00-\ud7a3]")
@@ -51,12 +52,12 @@ def refs():
 
 
 def facts_output(grade_id: str, found: dict):
-    return nbformat.v4.new_output("display_data", data={facts.MIME_TYPE: facts.encode(grade_id, found)})
+    return nbformat.v4.new_output("display_data", data={fact_codec.MIME_TYPE: fact_codec.encode(grade_id, found)})
 
 
 def stats_facts(refs, mean_offset: float = 0.0) -> dict:
     kernel = refs.kernel
-    return facts.extract({"conv_mean": np.float32(kernel.mean() + mean_offset), "conv_std": np.float32(kernel.std()),
+    return introspect.extract({"conv_mean": np.float32(kernel.mean() + mean_offset), "conv_std": np.float32(kernel.std()),
                           "conv_weights": kernel.copy()}, lesson_steps.STEPS["test_conv_stats"].names)
 
 
@@ -121,6 +122,35 @@ def test_no_hidden_test_text_is_left_anywhere_the_kernel_sees():
     assert "check_hidden" not in kernel_sees and "HIDDEN TESTS" not in kernel_sees
 
 
+# --------------------------------------------------------------------------- reading a test cell's facts
+
+
+def _test_cell(*outputs):
+    cell = nbformat.v4.new_code_cell("lesson.check('test_conv_stats', globals())")
+    cell.outputs = list(outputs)
+    return cell
+
+
+def test_read_facts_reads_the_cells_own_step():
+    found = {"conv_mean": introspect.value_facts(0.5)}
+    read, why = trusted.read_facts(_test_cell(facts_output("test_conv_stats", found)), "test_conv_stats")
+    assert why == "" and same(read, found)
+
+
+def test_read_facts_refuses_another_steps_facts():
+    cell = _test_cell(facts_output("test_hist", {"conv_mean": introspect.value_facts(0.5)}))
+    read, why = trusted.read_facts(cell, "test_conv_stats")
+    assert read is None and "test_hist" in why and "test_conv_stats" in why
+
+
+def test_read_facts_without_a_payload_or_with_a_bad_one():
+    printed = nbformat.v4.new_output("stream", name="stdout", text=fact_codec.encode("test_conv_stats", {}))
+    assert trusted.read_facts(_test_cell(printed), "test_conv_stats") == (None, "no facts")
+    bad = nbformat.v4.new_output("display_data", data={fact_codec.MIME_TYPE: "AAAA"})
+    read, why = trusted.read_facts(_test_cell(bad), "test_conv_stats")
+    assert read is None and why.startswith("bad facts")
+
+
 # --------------------------------------------------------------------------- after the jailed run
 
 
@@ -159,10 +189,10 @@ def test_a_cell_without_facts_gets_the_no_facts_message(refs):
 @pytest.mark.parametrize("case", ["other step", "bad payload", "printed payload"])
 def test_facts_that_are_not_this_cells_own_count_as_none(refs, case):
     nb, resources = trusted.PrepareJailRun().preprocess(notebook(graded_cell("test_conv_stats")), {**RESOURCES})
-    good = facts.encode("test_conv_stats", stats_facts(refs))
+    good = fact_codec.encode("test_conv_stats", stats_facts(refs))
     outputs = {
         "other step": [facts_output("test_hist", stats_facts(refs))],
-        "bad payload": [nbformat.v4.new_output("display_data", data={facts.MIME_TYPE: good[:-8]})],
+        "bad payload": [nbformat.v4.new_output("display_data", data={fact_codec.MIME_TYPE: good[:-8]})],
         "printed payload": [nbformat.v4.new_output("stream", name="stdout", text=good)],
     }[case]
     cell_of(nb, "test_conv_stats").outputs = outputs
@@ -221,9 +251,9 @@ def test_error_is_carried_forward_between_cells_of_one_notebook(refs):
     wrong = refs.kernel * 2
     nb, resources = trusted.PrepareJailRun().preprocess(
         notebook(graded_cell("test_conv_weights"), graded_cell("test_conv_stats")), {**RESOURCES})
-    cell_of(nb, "test_conv_weights").outputs = [facts_output("test_conv_weights", facts.extract(
+    cell_of(nb, "test_conv_weights").outputs = [facts_output("test_conv_weights", introspect.extract(
         {"conv_weights": wrong}, lesson_steps.STEPS["test_conv_weights"].names))]
-    cell_of(nb, "test_conv_stats").outputs = [facts_output("test_conv_stats", facts.extract(
+    cell_of(nb, "test_conv_stats").outputs = [facts_output("test_conv_stats", introspect.extract(
         {"conv_weights": wrong, "conv_mean": wrong.mean(), "conv_std": wrong.std()},
         lesson_steps.STEPS["test_conv_stats"].names))]
     nb, _ = trusted_checks(nb, resources)

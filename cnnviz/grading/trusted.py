@@ -24,7 +24,7 @@ from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
-from cnnviz import CHECKPOINT_NAME, facts, lesson, lesson_steps, message_layout
+from cnnviz import CHECKPOINT_NAME, fact_codec, lesson, lesson_steps, message_layout
 from cnnviz.grading import reference
 
 BEGIN_HIDDEN = "BEGIN HIDDEN TESTS"
@@ -80,14 +80,14 @@ class PrepareJailRun(NbGraderPreprocessor):
 
 def read_facts(cell, grade_id: str) -> tuple[dict | None, str]:
     """The facts a test cell's kernel run handed over, decoded as plain data, or (None, why not)."""
-    payloads = [output.get("data", {}).get(facts.MIME_TYPE) for output in cell.get("outputs", [])
+    payloads = [output.get("data", {}).get(fact_codec.MIME_TYPE) for output in cell.get("outputs", [])
                 if output.get("output_type") == "display_data"]
     payloads = [p for p in payloads if p is not None]
     if not payloads:
         return None, "no facts"
     try:
-        step, found = facts.decode(payloads[-1])
-    except facts.BadFacts as exc:
+        step, found = fact_codec.decode(payloads[-1])
+    except fact_codec.BadFacts as exc:
         return None, f"bad facts: {exc}"
     if step != grade_id:
         return None, f"facts of {step!r} in the cell of {grade_id!r}"
