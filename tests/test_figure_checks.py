@@ -18,7 +18,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from check_messages import fails, kernel, rng  # noqa: E402,F401 - fixtures
-from cnnviz import facts, figure_checks  # noqa: E402, introspect
+from cnnviz import facts, figure_checks, introspect  # noqa: E402
 from cnnviz.facts import Figure, Histogram, Missing  # noqa: E402
 
 
