@@ -35,7 +35,7 @@ from nbgrader.utils import is_solution
 
 from cnnviz import ASSIGNMENT, COURSE_ROOT
 from cnnviz.course import catalogue, notebooks, pipeline
-from cnnviz.deploy import hub, hub_course, hub_jupyterlab, hub_process, hub_site
+from cnnviz.deploy import hub_course, hub_jupyterlab, hub_process, hub_site
 from cnnviz.course.notebooks import grade_id as grade_id_of
 import hubpage
 from hubpage import SPAWN_TIMEOUT
@@ -103,16 +103,7 @@ def _reset_class() -> None:
 @pytest.fixture(scope="module")
 def the_hub():
     """The course's hub, running (started by `make test-hub`; started here otherwise), with a fresh class."""
-    last = None
-    for _ in range(3):  # the hub's start-up only: a port still closing from an earlier run
-        try:
-            accounts = {a.name: a.password for a in hub.up()}
-            break
-        except Exception as exc:  # noqa: BLE001 - retried, then reported
-            last = exc
-            hub_process.stop_hub()
-    else:
-        pytest.fail(f"the hub did not start: {last}", pytrace=False)
+    accounts = hubpage.up()
     _reset_class()
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
     ARTIFACTS.mkdir(parents=True)
@@ -123,17 +114,8 @@ def the_hub():
 @pytest.fixture(scope="module")
 def pages(browser, the_hub):
     """One logged-in browser page per account (own context: own cookies), made on first use."""
-    made = {}
-
-    def page_of(user: str):
-        if user not in made:
-            page = hubpage.log_in(browser, the_hub["url"], user, the_hub["accounts"][user])
-            made[user] = page
-        return made[user]
-
-    yield page_of
-    for page in made.values():
-        page.context.close()
+    with hubpage.logged_in_pages(browser, the_hub["url"], the_hub["accounts"]) as page_of:
+        yield page_of
 
 
 def shot(page, name: str) -> None:

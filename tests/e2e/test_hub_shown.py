@@ -27,7 +27,7 @@ import hubpage
 import shown
 from cnnviz import ASSIGNMENT, settings
 from cnnviz.course import notebooks, pipeline
-from cnnviz.deploy import hub, hub_process, hub_site
+from cnnviz.deploy import hub_process, hub_site
 
 pytestmark = [pytest.mark.slow, pytest.mark.hub]
 
@@ -39,16 +39,7 @@ HONEST_ONE = "honest-solution"
 @pytest.fixture(scope="module")
 def shown_hub():
     """The hub running, with the shown submissions and one honest student graded in the instructor's course."""
-    last = None
-    for _ in range(3):
-        try:
-            accounts = {a.name: a.password for a in hub.up()}
-            break
-        except Exception as exc:  # noqa: BLE001 - retried, then reported
-            last = exc
-            hub_process.stop_hub()
-    else:
-        pytest.fail(f"the hub did not start: {last}", pytrace=False)
+    accounts = hubpage.up()
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
     ARTIFACTS.mkdir(parents=True)
     course = hub_site.instructor_course()
@@ -73,17 +64,8 @@ def shown_hub():
 @pytest.fixture(scope="module")
 def logged_in(browser, shown_hub):
     """A logged-in page per account (own context, own cookies)."""
-    made = {}
-
-    def page_of(user: str):
-        if user not in made:
-            page = hubpage.log_in(browser, shown_hub["url"], user, shown_hub["accounts"][user])
-            made[user] = page
-        return made[user]
-
-    yield page_of
-    for page in made.values():
-        page.context.close()
+    with hubpage.logged_in_pages(browser, shown_hub["url"], shown_hub["accounts"]) as page_of:
+        yield page_of
 
 
 @pytest.fixture(scope="module")
