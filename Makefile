@@ -106,8 +106,8 @@ test-e2e: data
 	@echo "==> JupyterLab in headless Chromium (needs: apt-get install chromium)"
 	$(PY) -m pytest -m e2e
 
-# A JupyterHub for the class on 127.0.0.1 (cnnviz/deploy/hub.py): accounts, exchange, students'
-# environment, the instructor's course. As root; idempotent; `make hub-stop` stops it.
+# A JupyterHub for the class on 127.0.0.1 (cnnviz/deploy/hub.py, each step in a cnnviz/deploy/hub_*.py): accounts,
+# exchange, students' environment, the instructor's course. As root; idempotent; `make hub-stop` stops it.
 hub: data
 	@echo "==> JupyterHub for the course on 127.0.0.1"
 	$(PY) -m cnnviz hub start

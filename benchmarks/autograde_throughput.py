@@ -17,7 +17,7 @@ quiet machine: it measures wall time. Prints:
    - references: computed for each student (an empty ``CNNVIZ_CACHE`` every time)
      instead of once per class and checkpoint;
 2. --speedup-students graded with 1 worker and with 2: the speed-up (target >= 1.9);
-3. --students graded with --workers (default: ``classgrade.default_workers()``),
+3. --students graded with --workers (default: ``class_sizing.default_workers()``),
    and the time for 300 students projected from it (target <= 20 min on 2 cores);
 4. peak memory: the largest kernel (RSS of the kernel and its children) and the
    whole run (summed RSS of every process the benchmark started), sampled
@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import PeriodicSampler, course, solution_submission, submit_copies  # noqa: E402
 from cnnviz import ASSIGNMENT, settings  # noqa: E402
-from cnnviz.course import classgrade, notebooks, pipeline
+from cnnviz.course import class_sizing, classgrade, grade_attempt, notebooks, pipeline
 
 FLOOR_CODE = "import tensorflow\nimport keras\nmodel = keras.models.load_model('best-cnn-model.keras')"
 PROJECTED_CLASS = 300
@@ -104,7 +104,7 @@ class Variant:
         try:
             # Exactly what a worker runs for one student (no class set-up around it).
             started = time.perf_counter()
-            outcome = classgrade.grade_student(str(self.root), student, self.db_url, classgrade.passed_env())
+            outcome = grade_attempt.grade_student(str(self.root), student, self.db_url, settings.passed_env())
             self.times.append(time.perf_counter() - started)
             if not outcome.ok:
                 raise SystemExit(f"{self.label}: not graded, so no figure: {outcome.message}")
@@ -145,7 +145,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5, help="single-submission timings per variant")
     parser.add_argument("--workers", type=int, default=None, help="workers of the class run (default: the rule)")
     args = parser.parse_args()
-    workers = args.workers or classgrade.default_workers()
+    workers = args.workers or class_sizing.default_workers()
     # The grader's own reference cache (~/.cache/cnnviz) must not make the first run cheaper.
     os.environ.setdefault("CNNVIZ_CACHE", tempfile.mkdtemp(prefix="cnnviz-bench-refs-"))
 
@@ -194,7 +194,7 @@ def main() -> None:
     print(f"  1 worker                                {one:6.1f} s")
     print(f"  2 workers                               {two:6.1f} s")
     print(f"  speed-up 1 -> 2 workers                 {one / two:6.2f} x   (target >= 1.9)")
-    print(f"class of {args.students} with {workers} worker(s) (default rule: {classgrade.default_workers()})")
+    print(f"class of {args.students} with {workers} worker(s) (default rule: {class_sizing.default_workers()})")
     print(f"  measured                                {class_time:6.1f} s   ({class_time / args.students:.2f} s "
           "per student)")
     print(f"  projected for {PROJECTED_CLASS} students                {projected / 60:6.1f} min   "

@@ -19,7 +19,7 @@ variant graded in a fresh scratch course of its own (under a temporary folder;
    this repository on PYTHONPATH, and this environment's bin/ on PATH);
 2. ``python -m cnnviz autograde --workers 1`` with the course's own config;
 3. ``python -m cnnviz autograde`` with the default workers
-   (``cnnviz.course.classgrade.default_workers()``, or --workers);
+   (``cnnviz.course.class_sizing.default_workers()``, or --workers);
 4. unless --skip-levers, each speed lever switched off alone, default workers:
    ``--one-process-per-student`` (one nbgrader process per student again), and
    ``c.JailedKernelManager.kernel_template = False`` appended to the course's
@@ -89,7 +89,7 @@ sys.path.insert(0, str(REPO))
 
 from benchmarks.common import PeriodicSampler, course, solution_submission, submit_copies  # noqa: E402
 from cnnviz import ASSIGNMENT, CHECKPOINT_NAME, settings  # noqa: E402
-from cnnviz.course import classgrade
+from cnnviz.course import class_sizing, grade_journal
 from cnnviz.grading.plaintext import terminal_safe  # noqa: E402
 
 PROJECTED_CLASS = 300
@@ -374,7 +374,7 @@ def run_variant(variant: Variant, scratch: Path, submission, students: int, cach
         finally:
             _stop(process)
         seconds, exited = time.perf_counter() - started, time.time()
-    records = [] if variant.stock else classgrade.read_journal(root)
+    records = [] if variant.stock else grade_journal.read_journal(root)
     short = not_at_full_marks(gradebook_totals(url, names), names)
     return Run(seconds, fixed_seconds(records, launched, exited), returncode, short, records,
                sampler.worker_peak, sampler.run_peak, sampler.most_trees, sampler.unreadable, log)
@@ -540,7 +540,7 @@ def report(variants: list[Variant], runs: dict[str, list[Run]], skipped: list[st
     """
     print()
     print(f"class of {students} copies of the solution; default workers {workers} "
-          f"(classgrade.default_workers() = {classgrade.default_workers()}); {repeats} repeat(s), median wall "
+          f"(class_sizing.default_workers() = {class_sizing.default_workers()}); {repeats} repeat(s), median wall "
           f"times; warm-up {warm:.1f} s (untimed)")
     print(f"machine: {os.cpu_count()} cores; load average (1 min) at the start {load:.2f} "
           "(a quiet machine is near 0; more means others were running and every figure is slower)")
@@ -558,7 +558,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=10, help="copies of the solution (default 10)")
     parser.add_argument("--workers", type=int, default=None,
-                        help="the default-workers variants' workers (default: classgrade.default_workers())")
+                        help="the default-workers variants' workers (default: class_sizing.default_workers())")
     parser.add_argument("--repeats", type=int, default=1, help="times each variant is graded, interleaved (default 1)")
     parser.add_argument("--skip-levers", action="store_true", help="leave out the variants with one lever off")
     parser.add_argument("--keep", action="store_true", help="keep the scratch courses (the path is printed)")
@@ -570,7 +570,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--students, --repeats and --workers must be at least 1")
     if args.memory_students < 0:
         parser.error("--memory-students must be 0 or more")
-    workers = args.workers or classgrade.default_workers()
+    workers = args.workers or class_sizing.default_workers()
 
     variants = [
         Variant("stock nbgrader 0.9.6 (serial, no jail)", "stock", 1, stock=True),

@@ -170,12 +170,12 @@ def hub_exchange_dir() -> Path:
 
 
 def hub_port_text() -> str:
-    """``$CNNVIZ_HUB_PORT`` as given, else the default (``cnnviz.deploy.hub.port`` makes it a number)."""
+    """``$CNNVIZ_HUB_PORT`` as given, else the default (``cnnviz.deploy.hub_site.port`` makes it a number)."""
     return os.environ.get(HUB_PORT_VARIABLE, HUB_PORT_DEFAULT)
 
 
 def hub_students_text() -> str:
-    """``$CNNVIZ_HUB_STUDENTS`` as given, else the default (``cnnviz.deploy.hub.students`` checks it)."""
+    """``$CNNVIZ_HUB_STUDENTS`` as given, else the default (``cnnviz.deploy.hub_site.students`` checks it)."""
     return os.environ.get(HUB_STUDENTS_VARIABLE, HUB_STUDENTS_DEFAULT)
 
 

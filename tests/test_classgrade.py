@@ -1,28 +1,24 @@
-"""Grading a whole class: parallel nbgrader processes, the SQLite gradebook under
-concurrent writers, a Dask scheduler, and bad submissions that must not stop the class.
+"""Grading a whole class (cnnviz/course/classgrade.py): parallel nbgrader processes, the SQLite gradebook
+under concurrent writers, a Dask scheduler, and bad submissions that must not stop the class.
 
-The slow tests use a toy course with the same assignment name and a one-line
+The tests use a toy course with the same assignment name and a one-line
 notebook, so that they measure the fan-out and the gradebook, not TensorFlow.
-The fast ones pin down the worker rule and how a grading process outlives, or
-rather does not outlive, the worker that started it (tests/test_cluster.py
-does the same with real Dask processes).
+The parts the class driver is made of have their own tests: test_class_sizing.py
+(the worker rule), test_student_locks.py (how a grading process outlives, or
+rather does not outlive, the worker that started it), test_grade_attempt.py,
+test_grade_journal.py and test_gradebook_setup.py.
 """
 
-import json
-import os
-import select
 import shutil
-import signal
 import subprocess
 import sys
-import textwrap
-import time
 
 import pytest
 from toycourse import NOTEBOOK, gradebook_cells, gradebook_rows, submit_answer
 
-from cnnviz import ASSIGNMENT, CourseError, settings
+from cnnviz import ASSIGNMENT, CourseError
 from cnnviz.course import classgrade, nbrun, notebooks, pipeline
+
 
 @pytest.mark.slow
 def test_eight_parallel_graders_grade_everyone_without_database_locked(toy_course):
@@ -80,45 +76,6 @@ def test_the_cli_prints_a_summary_line_and_exits_1_when_a_student_is_not_graded(
     result = subprocess.run(command, env=nbrun.nbgrader_env(), text=True, capture_output=True)
     assert result.returncode == 1, f"a student not graded must fail the command: {result.returncode}"
     assert "graded 1, failed 1" in result.stdout, result.stdout
-
-
-@pytest.mark.slow
-def test_missing_grades_only_students_without_a_grading_of_their_current_submission(toy_course):
-    for student in ("a", "b", "c"):
-        submit_answer(toy_course, student, "x = 1")
-    classgrade.autograde_class(toy_course, workers=2, students=["a", "b"])
-    submit_answer(toy_course, "b", "x = 2")  # b submits again after being graded
-
-    outcomes = classgrade.autograde_class(toy_course, workers=2, missing=True)
-
-    assert sorted(o.student for o in outcomes) == ["b", "c"]
-    assert gradebook_rows(toy_course) == {"a": 1.0, "b": 0.0, "c": 1.0}
-    assert classgrade.missing_students(toy_course) == []
-    assert classgrade.autograde_class(toy_course, workers=2, missing=True) == [], "nothing left to grade"
-
-
-@pytest.mark.slow
-def test_a_new_sqlite_gradebook_gets_the_assignment_before_grading(toy_course):
-    (toy_course / "gradebook.db").unlink()
-    submit_answer(toy_course, "a", "x = 1")
-    outcomes = classgrade.autograde_class(toy_course, workers=1)
-    assert [o.ok for o in outcomes] == [True], [o.message for o in outcomes]
-    assert gradebook_rows(toy_course) == {"a": 1.0}
-
-
-@pytest.mark.slow
-def test_every_attempt_holds_the_students_lock_and_is_journaled(toy_course):
-    for student in ("a", "b"):
-        submit_answer(toy_course, student, "x = 1")
-    classgrade.autograde_class(toy_course, workers=2)
-    # Another grader holds a's lock: a is not graded twice at once, and says why after the wait.
-    with classgrade.student_lock(toy_course, "a", None):
-        outcome = classgrade.grade_student(str(toy_course), "a", wait=1.0)
-    assert not outcome.ok and "still held" in outcome.message, outcome.message
-    journal = classgrade.read_journal(toy_course)
-    assert sorted(r["student"] for r in journal) == ["a", "b"], "the refused attempt must not be journaled"
-    for record in journal:
-        assert record["ok"] and record["ended"] >= record["started"] and record["nbgrader_pid"], record
 
 
 # --------------------------------------------------------------------------- bad submissions
@@ -224,76 +181,3 @@ def test_edited_and_deleted_test_cells_are_graded_with_the_instructors_tests(toy
         assert cells[(student, "test_y")] == 1.0, f"{student}: test_y must still pass"
 
 
-@pytest.mark.parametrize("cores, free_mib, workers", [
-    (2, 24000, 2),   # this machine: cores decide
-    (16, 4000, 3),   # memory decides: 4000 // 1200
-    (8, 500, 1),     # never fewer than one
-])
-def test_the_default_number_of_workers_is_cores_capped_by_memory(monkeypatch, cores, free_mib, workers):
-    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cores)))
-    monkeypatch.setattr(classgrade, "_available_memory_bytes", lambda: free_mib * 2**20)
-    assert settings.MEMORY_PER_WORKER_MB == 1200
-    assert classgrade.default_workers() == workers
-
-
-def _exit_time(pid, timeout):
-    try:
-        handle = os.pidfd_open(pid)
-    except ProcessLookupError:
-        return time.time()
-    try:
-        return time.time() if select.select([handle], [], [], timeout)[0] else None
-    finally:
-        os.close(handle)
-
-
-def test_a_grading_process_leads_its_own_session_holds_the_lock_and_dies_with_its_worker(tmp_path):
-    # A stand-in worker takes the student's lock and starts a long "nbgrader" the way
-    # grade_student does (nbrun.run); then it is SIGKILLed, as a dying Dask worker would be.
-    worker_code = textwrap.dedent(f"""
-        import sys
-        from pathlib import Path
-        from cnnviz import settings
-        settings.skip_unused_slow_modules()  # as `python -m cnnviz` does: a quicker start
-        from cnnviz.course import classgrade, nbrun
-        with classgrade.student_lock(Path({str(tmp_path)!r}), "ana", None) as fd:
-            nbrun.run(["-c", "import time; time.sleep(60)"], {str(tmp_path)!r}, None, fd,
-                      lambda pid: print(pid, flush=True))
-    """)
-    worker = subprocess.Popen([sys.executable, "-c", worker_code], stdout=subprocess.PIPE, text=True)
-    grader = int(worker.stdout.readline())
-    try:
-        time.sleep(0.5)  # the grader is past its launcher
-        assert os.getsid(grader) == grader, "the grading process must lead its own session"
-        with pytest.raises(TimeoutError, match="still held"):
-            with classgrade.student_lock(tmp_path, "ana", None, wait=0.5):
-                pass
-
-        killed = time.time()
-        worker.send_signal(signal.SIGKILL)
-        worker.wait()
-        died = _exit_time(grader, timeout=10)
-        assert died is not None, "the grading process outlived its worker"
-        assert died - killed < 5
-        with classgrade.student_lock(tmp_path, "ana", None, wait=5):
-            pass  # free again, once the grading process is gone
-    finally:
-        worker.kill()
-        try:
-            os.kill(grader, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-
-
-
-@pytest.mark.slow
-def test_a_linked_notebook_is_refused_without_showing_what_it_points_at(toy_course, tmp_path):
-    secret = tmp_path / "not-the-students.ipynb"
-    secret.write_text("SECRET-" + "x" * 200)  # not a notebook: its text would end up in the line
-    folder = toy_course / "submitted" / "linker" / ASSIGNMENT
-    folder.mkdir(parents=True)
-    (folder / f"{ASSIGNMENT}.ipynb").symlink_to(secret)
-    [outcome] = classgrade.autograde_class(toy_course, workers=1, students=["linker"], quiet=True)
-    assert not outcome.ok and "symbolic link" in outcome.message, outcome.message
-    assert "SECRET" not in outcome.message
-    assert not any("SECRET" in json.dumps(r) for r in classgrade.read_journal(toy_course))

@@ -25,7 +25,7 @@ from test_gradebook_postgres import postgres_db_url  # noqa: F401 - a fixture
 from toycourse import make_toy_course, submit_answer
 
 from cnnviz import ASSIGNMENT
-from cnnviz.course import classgrade, nbrun, pipeline
+from cnnviz.course import grade_journal, nbrun, pipeline
 
 pytestmark = pytest.mark.slow
 
@@ -106,7 +106,7 @@ class Cluster:
                             *options], env)
 
     def journal(self) -> list[dict]:
-        return classgrade.read_journal(self.server)
+        return grade_journal.read_journal(self.server)
 
     def wait_for(self, condition, what: str, timeout: float = 240) -> list[dict]:
         deadline = time.monotonic() + timeout

@@ -20,7 +20,7 @@ import pytest
 from toycourse import gradebook_cells, submit_answer
 
 from cnnviz import ASSIGNMENT, CourseError
-from cnnviz.course import classgrade, nbrun
+from cnnviz.course import classgrade, grade_attempt, grade_journal, nbrun, student_locks
 from cnnviz.grading import cgroups, gradeworker, jail
 
 ANSWERS = {"right": "x = 1", "wrong": "x = 3", "broken": "x = 1/0", "blank": "pass"}
@@ -52,11 +52,11 @@ def _left_by(pids) -> list[str]:
 def _wait_for_record(course, student, timeout=60.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for record in classgrade.read_journal(course):
+        for record in grade_journal.read_journal(course):
             if record["student"] == student and "nbgrader_pid" in record and "ended" not in record:
                 return record
         time.sleep(0.05)
-    pytest.fail(f"{student}'s grading never started; journal: {classgrade.read_journal(course)}")
+    pytest.fail(f"{student}'s grading never started; journal: {grade_journal.read_journal(course)}")
 
 
 def test_a_grader_grades_only_a_submitted_student_it_is_asked_for_and_stops_when_told(tmp_path):
@@ -88,13 +88,13 @@ def test_a_warm_grader_grades_students_in_a_row_with_the_scores_of_one_process_p
     assert [o.ok for o in warm] == [True] * len(ANSWERS), [o.message for o in warm]
     assert [o.ok for o in per_student] == [True] * len(ANSWERS), [o.message for o in per_student]
     assert gradebook_cells(toy_course) == gradebook_cells(old_way), "warm and per-student scores differ"
-    journal = classgrade.read_journal(toy_course)
+    journal = grade_journal.read_journal(toy_course)
     pids = {r["nbgrader_pid"] for r in journal}
     assert len(pids) == 1 and {r["grader"] for r in journal} == {"warm"}, "one warm process for the one worker"
     assert [("grader_start" in r["phases"]) for r in journal] == [True] + [False] * (len(ANSWERS) - 1), \
         "only the first student pays for starting the grader"
     assert all(r["phases"]["nbgrader"] > 0 and "lock_wait" in r["phases"] for r in journal), journal
-    assert len({r["nbgrader_pid"] for r in classgrade.read_journal(old_way)}) == len(ANSWERS)
+    assert len({r["nbgrader_pid"] for r in grade_journal.read_journal(old_way)}) == len(ANSWERS)
     assert not _gone(pids, timeout=5), "the warm grader outlived the class run"
 
 
@@ -107,7 +107,7 @@ def test_at_the_end_of_a_run_each_warm_grader_closes_its_own_kernel_template(toy
         submit_answer(toy_course, f"s{k}", "x = 1")
     outcomes = classgrade.autograde_class(toy_course, workers=2, quiet=True)
     assert all(o.ok for o in outcomes), [o.message for o in outcomes]
-    journal = classgrade.read_journal(toy_course)
+    journal = grade_journal.read_journal(toy_course)
     assert {r["phases"]["kernel_kind"] for r in journal} == {"template"}, journal
     pids = {r["nbgrader_pid"] for r in journal}
     assert not _gone(pids, timeout=5), "a warm grader outlived the class run"
@@ -120,8 +120,8 @@ def test_a_grader_killed_mid_student_fails_that_student_alone_and_the_next_gets_
     submit_answer(toy_course, "next", "x = 1")
     root = str(toy_course)
     with ThreadPoolExecutor(max_workers=1) as worker:  # one thread: its warm grader is reused
-        assert worker.submit(classgrade.grade_student, root, "next").result().ok
-        victim = worker.submit(classgrade.grade_student, root, "victim")
+        assert worker.submit(grade_attempt.grade_student, root, "next").result().ok
+        victim = worker.submit(grade_attempt.grade_student, root, "victim")
         record = _wait_for_record(toy_course, "victim")
         grader = psutil.Process(record["nbgrader_pid"])
         deadline = time.monotonic() + 60
@@ -135,11 +135,11 @@ def test_a_grader_killed_mid_student_fails_that_student_alone_and_the_next_gets_
         assert "grader process" in outcome.message and "not graded" in outcome.message, outcome.message
         assert not _gone([k.pid for k in kernels]), "the killed grader's kernel outlived it"
         assert _left_by([grader.pid]) == [], "the killed grader's template and kernel folders or cgroups were left"
-        with classgrade.student_lock(toy_course, "victim", None, wait=2.0):
+        with student_locks.student_lock(toy_course, "victim", None, wait=2.0):
             pass  # released with the grader
-        after = worker.submit(classgrade.grade_student, root, "next").result()
+        after = worker.submit(grade_attempt.grade_student, root, "next").result()
         assert after.ok, after.message
-    records = {r["student"]: r for r in classgrade.read_journal(toy_course) if "ended" in r}
+    records = {r["student"]: r for r in grade_journal.read_journal(toy_course) if "ended" in r}
     assert records["victim"]["ok"] is False and records["victim"]["message"] == outcome.message
     assert records["next"]["nbgrader_pid"] != record["nbgrader_pid"], "the next student needs a new grader"
     assert gradebook_cells(toy_course)[("next", "test_x")] == 1.0
@@ -151,9 +151,9 @@ def test_the_grader_holds_the_students_lock_while_grading_and_closes_it_when_don
     submit_answer(toy_course, "sleepy", SLEEPY.format(seconds=4))
     root = str(toy_course)
     with ThreadPoolExecutor(max_workers=1) as worker:
-        first = worker.submit(classgrade.grade_student, root, "sleepy")
+        first = worker.submit(grade_attempt.grade_student, root, "sleepy")
         record = _wait_for_record(toy_course, "sleepy")
-        other = classgrade.grade_student(root, "sleepy", wait=1.0)  # another attempt, from this thread
+        other = grade_attempt.grade_student(root, "sleepy", wait=1.0)  # another attempt, from this thread
         assert not other.ok and "still held" in other.message, other.message
         assert first.result(timeout=120).ok
         grader = psutil.Process(record["nbgrader_pid"])
@@ -161,7 +161,7 @@ def test_the_grader_holds_the_students_lock_while_grading_and_closes_it_when_don
         lock = toy_course / "autograded" / ".locks" / "sleepy.lock"
         holders = [f.path for f in grader.open_files()]
         assert str(lock) not in holders, "the grader kept the lock after the student was done"
-        with classgrade.student_lock(toy_course, "sleepy", None, wait=1.0):
+        with student_locks.student_lock(toy_course, "sleepy", None, wait=1.0):
             pass
     gradeworker.stop_all()
     assert _gone([record["nbgrader_pid"]]) == []
@@ -178,7 +178,7 @@ def test_an_interrupt_leaves_no_grader_or_kernel_behind(toy_course):
         deadline = time.monotonic() + 120
         graders = []
         while len(graders) < 2 and time.monotonic() < deadline:
-            graders = [r["nbgrader_pid"] for r in classgrade.read_journal(toy_course) if "nbgrader_pid" in r]
+            graders = [r["nbgrader_pid"] for r in grade_journal.read_journal(toy_course) if "nbgrader_pid" in r]
             time.sleep(0.1)
         assert len(graders) == 2, "two students never started grading"
         time.sleep(2.0)  # their kernels are starting or running
@@ -187,7 +187,7 @@ def test_an_interrupt_leaves_no_grader_or_kernel_behind(toy_course):
         client.communicate(timeout=60)
         assert not _gone(graders + tree), "a grader or its kernel outlived the interrupted class run"
         for k in range(4):
-            with classgrade.student_lock(toy_course, f"s{k}", None, wait=1.0):
+            with student_locks.student_lock(toy_course, f"s{k}", None, wait=1.0):
                 pass
     finally:
         client.kill()
@@ -259,7 +259,7 @@ def test_each_worker_starts_its_grader_while_the_gradebook_is_checked(toy_course
     outcomes = classgrade.autograde_class(toy_course, workers=2, quiet=True)
     assert all(o.ok for o in outcomes), [o.message for o in outcomes]
     assert seen == [2], "the two workers' graders did not start before the gradebook check ended"
-    journal = classgrade.read_journal(toy_course)
+    journal = grade_journal.read_journal(toy_course)
     assert len({r["nbgrader_pid"] for r in journal}) == 2, "each worker grades with the grader it started"
     assert sum("grader_start" in r["phases"] for r in journal) == 2, \
         "each grader's start time belongs in the journal of its first student"
@@ -282,4 +282,4 @@ def test_a_gradebook_that_cannot_be_opened_stops_the_graders_started_beside_its_
         classgrade.autograde_class(toy_course, workers=2, quiet=True)
     assert started, "no grader started beside the gradebook's check"
     assert not _gone(started, timeout=10), "a grader outlived the run its gradebook refused"
-    assert classgrade.read_journal(toy_course) == [], "nobody may be graded without a gradebook"
+    assert grade_journal.read_journal(toy_course) == [], "nobody may be graded without a gradebook"

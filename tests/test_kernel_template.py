@@ -17,7 +17,7 @@ from test_bubblewrap import jail_command
 from toycourse import NOTEBOOK, submit_answer
 
 from cnnviz import ASSIGNMENT, COURSE_ROOT, CourseError, settings
-from cnnviz.course import classgrade, nbrun, notebooks
+from cnnviz.course import classgrade, grade_journal, nbrun, notebooks
 from cnnviz.grading import bubblewrap, jail_policy, jail_probe, jail_user, kernel_template
 
 needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bubblewrap (apt-get install bubblewrap)")
@@ -165,7 +165,7 @@ def grade_with_one_worker(course):
     """``python -m cnnviz autograde --workers 1``: one worker grades everyone."""
     outcomes = classgrade.autograde_class(course, workers=1, students=["a-planter", "b-victim"], quiet=True)
     assert all(o.ok for o in outcomes), [(o.student, o.message) for o in outcomes]
-    records = {r["student"]: r for r in classgrade.read_journal(course)}
+    records = {r["student"]: r for r in grade_journal.read_journal(course)}
     assert records["a-planter"]["nbgrader_pid"] == records["b-victim"]["nbgrader_pid"], "not one warm grader"
     assert records["b-victim"]["phases"]["kernel_kind"] == "template", records["b-victim"]["phases"]
 

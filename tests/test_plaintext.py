@@ -5,7 +5,7 @@ import io
 
 import pytest
 
-from cnnviz.course import classgrade, spotcheck
+from cnnviz.course import classgrade, grade_attempt, spotcheck
 from cnnviz.grading import csvsafe, failures, plaintext
 
 HOSTILE_TEXT = "student\x1b]0;owned\x07\x1b[2J\x1b[31m\x9b1;1H\rname\n"
@@ -27,7 +27,7 @@ def test_other_cells_and_numbers_stay_as_they_are(value):
 
 
 def test_the_class_drivers_per_student_line_passes_no_escape_sequence(monkeypatch, capsys, tmp_path):
-    outcome = classgrade.Outcome(HOSTILE_TEXT, False, 1.0, failures.Failure(
+    outcome = grade_attempt.Outcome(HOSTILE_TEXT, False, 1.0, failures.Failure(
         failures.KERNEL_DIED, HOSTILE_TEXT, "", "Kernel died: \x1b]52;c;cGF5bG9hZA==\x07 boom"))
     monkeypatch.setattr(classgrade, "ensure_gradebook", lambda root, url: None)
     monkeypatch.setattr(classgrade, "_fan_out", lambda *args, **kwargs: iter([outcome]))

@@ -11,7 +11,7 @@ import json
 from traitlets.config import Config
 
 from cnnviz import settings
-from cnnviz.deploy import hub, lab
+from cnnviz.deploy import hub_config, lab
 
 
 def directives(policy: str) -> dict[str, list[str]]:
@@ -42,7 +42,7 @@ def test_make_lab_sends_it(tmp_path):
 
 def test_every_hub_users_server_sends_it():
     c = Config()
-    hub.configure(c)
+    hub_config.configure(c)
     options = [o for o in c.Spawner.args if o.startswith("--ServerApp.tornado_settings=")]
     # Unframeable as JupyterHub's own default; cnnviz.deploy.hub_formgrader lets JupyterLab frame the formgrader only.
     assert [_header(o) for o in options] == [settings.server_csp(frame_ancestors="'none'")]

@@ -195,7 +195,7 @@ def update_assignment(root: Path, assignment: str = ASSIGNMENT, workers: int | N
     from nbgrader.api import Gradebook, MissingEntry
 
     from cnnviz import settings
-    from cnnviz.course import classgrade
+    from cnnviz.course import gradebook_setup
 
     root = Path(root).resolve()
     sources = _source_notebooks(root, assignment)
@@ -225,7 +225,7 @@ def update_assignment(root: Path, assignment: str = ASSIGNMENT, workers: int | N
     _try_release(root, assignment)
     backup = root / "backups" / f"{assignment}-{time.strftime('%Y%m%dT%H%M%S')}.json"
     backup.parent.mkdir(exist_ok=True)
-    backup.write_text(json.dumps({"assignment": assignment, "gradebook": classgrade.safe_url(url),
+    backup.write_text(json.dumps({"assignment": assignment, "gradebook": gradebook_setup.safe_url(url),
                                   "changes": {name: change.describe() for name, change in changes.items()},
                                   "manual_work": saved}, ensure_ascii=False, indent=1), encoding="utf-8")
 
@@ -256,7 +256,7 @@ def _apply(root, assignment, url, changes, graded, saved, workers, solutions):
     """Regenerate, regrade and put the manual work back; return what happened."""
     from nbgrader.api import Gradebook
 
-    from cnnviz.course import classgrade
+    from cnnviz.course import class_sizing, classgrade
     from cnnviz.course.nbrun import run_nbgrader
 
     if any(change.structural for change in changes.values()) and graded:
@@ -269,7 +269,7 @@ def _apply(root, assignment, url, changes, graded, saved, workers, solutions):
     if solutions:
         run_nbgrader("generate_solution", assignment, "--force", root=root, quiet=True)
 
-    students = classgrade.submitted_students(root) if (root / "submitted").is_dir() else []
+    students = class_sizing.submitted_students(root) if (root / "submitted").is_dir() else []
     regraded, failed = [], []
     if any(change.regrade for change in changes.values()) and students:
         outcomes = classgrade.autograde_class(root, workers=workers, students=students, db_url=url)

@@ -33,9 +33,9 @@ import nbformat
 import pytest
 from nbgrader.utils import is_solution
 
-from cnnviz import ASSIGNMENT
+from cnnviz import ASSIGNMENT, COURSE_ROOT
 from cnnviz.course import catalogue, notebooks, pipeline
-from cnnviz.deploy import hub
+from cnnviz.deploy import hub_course, hub_jupyterlab, hub_process, hub_site
 from cnnviz.course.notebooks import grade_id as grade_id_of
 import hubpage
 from hubpage import SPAWN_TIMEOUT
@@ -79,61 +79,43 @@ def _expected_totals() -> dict[str, float]:
 
 def _reset_class() -> None:
     """A class that has not started: nothing released, submitted, graded or fetched (reruns start clean)."""
-    course = hub.instructor_course()
-    shutil.rmtree(hub.EXCHANGE / hub.COURSE_ID, ignore_errors=True)
+    course = hub_site.instructor_course()
+    shutil.rmtree(hub_site.EXCHANGE / hub_site.COURSE_ID, ignore_errors=True)
     for folder in ("release", "submitted", "autograded", "feedback"):
         shutil.rmtree(course / folder, ignore_errors=True)
     for name in ("gradebook.db", "grades.csv"):
         (course / name).unlink(missing_ok=True)
-    (Path("/home") / hub.INSTRUCTOR / "grades.csv").unlink(missing_ok=True)
+    (Path("/home") / hub_site.INSTRUCTOR / "grades.csv").unlink(missing_ok=True)
     # The repository's source/ (make hub keeps an instructor's own, which may be an older one).
     shutil.rmtree(course / "source", ignore_errors=True)
-    shutil.copytree(hub.COURSE_ROOT / "source", course / "source")
-    hub._run("chown", "-R", f"{hub.INSTRUCTOR}:{hub.INSTRUCTOR}", str(course / "source"))
-    assert not hub.source_differs(course)
-    for student in hub.students():
+    shutil.copytree(COURSE_ROOT / "source", course / "source")
+    hub_site.run("chown", "-R", f"{hub_site.INSTRUCTOR}:{hub_site.INSTRUCTOR}", str(course / "source"))
+    assert not hub_course.source_differs(course)
+    for student in hub_site.students():
         shutil.rmtree(Path("/home") / student / ASSIGNMENT, ignore_errors=True)
         # nbgrader's copy of each submission, which the Assignments tab lists as submitted.
-        shutil.rmtree(Path("/home") / student / ".local/share/jupyter/nbgrader_cache" / hub.COURSE_ID,
+        shutil.rmtree(Path("/home") / student / ".local/share/jupyter/nbgrader_cache" / hub_site.COURSE_ID,
                       ignore_errors=True)
-    hub.as_user(hub.INSTRUCTOR, str(hub.ENV / "bin" / "python"), "-m", "nbgrader", "generate_assignment",
-                ASSIGNMENT, "--force", cwd=course)
+    hub_site.as_user(hub_site.INSTRUCTOR, str(hub_site.ENV / "bin" / "python"), "-m", "nbgrader",
+                     "generate_assignment", ASSIGNMENT, "--force", cwd=course)
 
 
 @pytest.fixture(scope="module")
 def the_hub():
     """The course's hub, running (started by `make test-hub`; started here otherwise), with a fresh class."""
-    last = None
-    for _ in range(3):  # the hub's start-up only: a port still closing from an earlier run
-        try:
-            accounts = {a.name: a.password for a in hub.up()}
-            break
-        except Exception as exc:  # noqa: BLE001 - retried, then reported
-            last = exc
-            hub.stop_hub()
-    else:
-        pytest.fail(f"the hub did not start: {last}", pytrace=False)
+    accounts = hubpage.up()
     _reset_class()
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
     ARTIFACTS.mkdir(parents=True)
-    yield {"url": hub.url(), "accounts": accounts}
-    shutil.copy(hub.LOG_FILE, ARTIFACTS / "jupyterhub.log")
+    yield {"url": hub_site.url(), "accounts": accounts}
+    shutil.copy(hub_process.LOG_FILE, ARTIFACTS / "jupyterhub.log")
 
 
 @pytest.fixture(scope="module")
 def pages(browser, the_hub):
     """One logged-in browser page per account (own context: own cookies), made on first use."""
-    made = {}
-
-    def page_of(user: str):
-        if user not in made:
-            page = hubpage.log_in(browser, the_hub["url"], user, the_hub["accounts"][user])
-            made[user] = page
-        return made[user]
-
-    yield page_of
-    for page in made.values():
-        page.context.close()
+    with hubpage.logged_in_pages(browser, the_hub["url"], the_hub["accounts"]) as page_of:
+        yield page_of
 
 
 def shot(page, name: str) -> None:
@@ -207,7 +189,7 @@ def test_students_see_no_course_internals(the_hub, pages):
     page.keyboard.press("Escape")
     assert "Assignment List" in items and not any("Formgrader" in i for i in items), items
     assert page.request.get(f"{the_hub['url']}/user/student1/formgrader").status == 404
-    for path in (hub.COURSE_ROOT / "source", hub.instructor_course() / "source", Path("/home/student2")):
+    for path in (COURSE_ROOT / "source", hub_site.instructor_course() / "source", Path("/home/student2")):
         denied = subprocess.run(["runuser", "-u", "student1", "--", "ls", str(path)], capture_output=True)
         assert denied.returncode != 0, f"student1 can list {path}"
 
@@ -231,7 +213,7 @@ def test_instructor_releases_from_the_formgrader_in_jupyterlab(the_hub, pages):
     frame.locator("#main-table td.name", has_text=ASSIGNMENT).wait_for()
     shot(page, "01-instructor-formgrader")
     formgrader_click(page, ASSIGNMENT, "release", "02-instructor-released", scope=frame)
-    assert (hub.EXCHANGE / hub.COURSE_ID / "outbound" / ASSIGNMENT / NOTEBOOK).is_file()
+    assert (hub_site.EXCHANGE / hub_site.COURSE_ID / "outbound" / ASSIGNMENT / NOTEBOOK).is_file()
 
 
 def test_the_formgraders_links_work_in_a_tab_of_its_own(the_hub, pages):
@@ -247,7 +229,7 @@ def test_the_formgraders_links_work_in_a_tab_of_its_own(the_hub, pages):
         assert link.startswith(lab_tree), link
         assert page.request.get(link).status == 200, link
         # JupyterLab serves its page for any path: the folder linked must be the course's own.
-        assert (hub.instructor_course() / link[len(lab_tree):]).is_dir(), link
+        assert (hub_site.instructor_course() / link[len(lab_tree):]).is_dir(), link
     assert "release" in links[1] and ASSIGNMENT in links[1], links
 
 
@@ -341,7 +323,7 @@ def test_student_fetches_completes_validates_and_submits(the_hub, pages, student
     tab = assignments_tab(page, the_hub, student)
     press(tab, "fetched", "Submit", then="submitted")
     shot(page, f"07-{student}-submitted")
-    inbound = hub.EXCHANGE / hub.COURSE_ID / "inbound"
+    inbound = hub_site.EXCHANGE / hub_site.COURSE_ID / "inbound"
     assert any(p.name.startswith(f"{student}+{ASSIGNMENT}+") for p in inbound.iterdir()), \
         f"the Assignments tab lists {student}'s submission, the exchange's inbound has none"
     # Fetch Feedback before any is released: the submission's row says so in words.
@@ -350,7 +332,7 @@ def test_student_fetches_completes_validates_and_submits(the_hub, pages, student
     words = tab.evaluate("""t => [...t.querySelectorAll('.nested_list_item .item_name > span')]
         .map(s => s.textContent + getComputedStyle(s, '::after').content)""")
     shot(page, f"07b-{student}-no-feedback-yet")
-    assert words and all(hub.NO_FEEDBACK_WORDS in w for w in words), words
+    assert words and all(hub_jupyterlab.NO_FEEDBACK_WORDS in w for w in words), words
     assert not (Path("/home") / student / ASSIGNMENT / "feedback").exists()
 
 
@@ -406,8 +388,8 @@ def test_instructor_generates_and_releases_feedback_from_the_formgrader(the_hub,
     assert "No feedback released" in text, text[-2000:]
     formgrader_click(page, ASSIGNMENT, "generate-feedback", "12b-instructor-feedback-generated", scope=frame)
     formgrader_click(page, ASSIGNMENT, "release-feedback", "12c-instructor-feedback-released", scope=frame)
-    released = list((hub.EXCHANGE / hub.COURSE_ID / "feedback").glob("*.html"))
-    assert len(released) == len(hub.students()), released
+    released = list((hub_site.EXCHANGE / hub_site.COURSE_ID / "feedback").glob("*.html"))
+    assert len(released) == len(hub_site.students()), released
 
 
 def test_instructor_exports_grades_from_a_terminal_in_the_course_folder(the_hub, pages):
@@ -416,7 +398,7 @@ def test_instructor_exports_grades_from_a_terminal_in_the_course_folder(the_hub,
     # ?reset: a workspace without the tabs an earlier run left open (restored terminals take the focus).
     page.goto(f"{the_hub['url']}/user/instructor/lab/workspaces/export?reset")
     page.locator("#jp-menu-panel .lm-MenuBar-itemLabel", has_text="File").wait_for()
-    grades = hub.instructor_course() / "grades.csv"
+    grades = hub_site.instructor_course() / "grades.csv"
     page.locator("#jp-menu-panel .lm-MenuBar-itemLabel", has_text=re.compile("^File$")).click()
     page.locator(".lm-Menu .lm-Menu-item[data-type='submenu']", has_text=re.compile("^New")).first.hover()
     page.locator(".lm-Menu .lm-Menu-item[data-command='terminal:create-new']").click()
@@ -426,7 +408,7 @@ def test_instructor_exports_grades_from_a_terminal_in_the_course_folder(the_hub,
     title = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel",
                          has_text="instructor@")
     title.wait_for(timeout=SPAWN_TIMEOUT)
-    assert title.inner_text().rstrip().endswith(f"~/{hub.COURSE_DIR_NAME}"), title.inner_text()
+    assert title.inner_text().rstrip().endswith(f"~/{hub_site.COURSE_DIR_NAME}"), title.inner_text()
     assert page.locator(".jp-Terminal").count() == 1, "other terminals are open: the keys may go to one of them"
     terminal.click()
     page.keyboard.type("nbgrader export --to grades.csv\n")
@@ -435,7 +417,7 @@ def test_instructor_exports_grades_from_a_terminal_in_the_course_folder(the_hub,
         page.wait_for_timeout(500)  # polls the real condition: the file nbgrader writes
     shot(page, "13-instructor-export")
     assert grades.is_file(), f"no grades.csv in the course: what the terminal shows is in {ARTIFACTS / '13-instructor-export.png'}"
-    assert not (Path("/home") / hub.INSTRUCTOR / "grades.csv").exists()
+    assert not (Path("/home") / hub_site.INSTRUCTOR / "grades.csv").exists()
     rows = {row["student_id"]: float(row["score"]) for row in csv.DictReader(grades.open())}
     assert rows == _expected_totals(), rows
 
@@ -461,7 +443,7 @@ def test_student_fetches_and_reads_feedback(the_hub, pages, student):
     images = page.locator("img[src^='data:image/png']")
     assert images.count() >= MIN_FIGURES, f"{images.count()} figures in {student}'s feedback"
     # The grader's own messages for the cells this student lost, word for word.
-    autograded = hub.instructor_course() / "autograded" / student / ASSIGNMENT / NOTEBOOK
+    autograded = hub_site.instructor_course() / "autograded" / student / ASSIGNMENT / NOTEBOOK
     messages = notebooks.failure_messages(notebooks.read_notebook(autograded))
     if student == "student1":
         assert not messages, messages

@@ -20,7 +20,7 @@ import pytest
 import hubpage
 from cnnviz import CourseError
 from cnnviz.course import roster
-from cnnviz.deploy import hub
+from cnnviz.deploy import hub, hub_accounts, hub_process, hub_site
 
 pytestmark = [pytest.mark.slow, pytest.mark.hub]
 
@@ -43,14 +43,14 @@ def roster_hub(tmp_path_factory):
     folder = tmp_path_factory.mktemp("roster")
     os.chmod(folder, 0o755)
     path = _canvas(folder / "canvas.csv", STUDENTS)
-    hub.stop_hub()
+    hub_process.stop_hub()
     try:
         with pytest.MonkeyPatch.context() as patch:
             patch.setenv(roster.ROSTER_VARIABLE, str(path))  # the hub process inherits it
             accounts = {a.name: a.password for a in hub.up()}
             yield {"accounts": accounts, "folder": folder}
     finally:
-        hub.stop_hub()
+        hub_process.stop_hub()
         _forget_roster()
 
 
@@ -59,7 +59,7 @@ def _forget_roster():
     gradebook (they submitted nothing). Their Linux accounts stay, as `make hub` keeps them."""
     from nbgrader.api import Gradebook
 
-    course = hub.instructor_course()
+    course = hub_site.instructor_course()
     for name in (roster.ROSTER_FILE, "roster-source.csv"):
         (course / name).unlink(missing_ok=True)
     gradebook = course / "gradebook.db"
@@ -78,34 +78,34 @@ def test_every_roster_student_gets_an_account_and_a_root_only_password(roster_hu
         assert login in accounts and accounts[login], f"no password for {login}"
         entry = pwd.getpwnam(login)
         assert stat.S_IMODE(os.stat(entry.pw_dir).st_mode) == 0o700, f"{login}'s home is readable by others"
-    assert stat.S_IMODE(os.stat(hub.ACCOUNTS).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(hub_accounts.ACCOUNTS).st_mode) == 0o600
 
 
 def test_the_instructors_gradebook_knows_the_roster(roster_hub):
     from nbgrader.api import Gradebook
 
-    with Gradebook(f"sqlite:///{hub.instructor_course() / 'gradebook.db'}") as gradebook:
+    with Gradebook(f"sqlite:///{hub_site.instructor_course() / 'gradebook.db'}") as gradebook:
         people = {s.id: (s.first_name, s.last_name, s.lms_user_id) for s in gradebook.students}
     assert people["rsora"] == ("Sora", "Park", "802")
     assert {login for _, login in STUDENTS} <= set(people)
 
 
 def test_a_roster_student_logs_in_in_the_browser(roster_hub, browser):
-    page = hubpage.log_in(browser, hub.url(), "rsora", roster_hub["accounts"]["rsora"])
+    page = hubpage.log_in(browser, hub_site.url(), "rsora", roster_hub["accounts"]["rsora"])
     assert "/user/rsora/lab" in page.url
     page.context.close()
 
 
 def test_a_student_who_left_is_named_and_kept_and_a_bad_roster_changes_nothing(roster_hub, monkeypatch, capsys):
     monkeypatch.setenv(roster.ROSTER_VARIABLE, str(_canvas(roster_hub["folder"] / "less.csv", STUDENTS[:-1])))
-    hub.ensure_accounts()
+    hub_accounts.ensure_accounts()
     said = capsys.readouterr().out
     assert "not on the roster any more" in said and "rjiho" in said
     assert pwd.getpwnam("rjiho")  # kept
 
     bad = _canvas(roster_hub["folder"] / "bad.csv", STUDENTS[:2] + [("Han, Yuna", "Yuna Han")])
     monkeypatch.setenv(roster.ROSTER_VARIABLE, str(bad))
-    before = hub.ACCOUNTS.read_bytes()
+    before = hub_accounts.ACCOUNTS.read_bytes()
     with pytest.raises(CourseError, match="row 5.*'Yuna Han'"):
-        hub.ensure_accounts()
-    assert hub.ACCOUNTS.read_bytes() == before
+        hub_accounts.ensure_accounts()
+    assert hub_accounts.ACCOUNTS.read_bytes() == before

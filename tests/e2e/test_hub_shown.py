@@ -27,7 +27,7 @@ import hubpage
 import shown
 from cnnviz import ASSIGNMENT, settings
 from cnnviz.course import notebooks, pipeline
-from cnnviz.deploy import hub
+from cnnviz.deploy import hub_process, hub_site
 
 pytestmark = [pytest.mark.slow, pytest.mark.hub]
 
@@ -39,58 +39,41 @@ HONEST_ONE = "honest-solution"
 @pytest.fixture(scope="module")
 def shown_hub():
     """The hub running, with the shown submissions and one honest student graded in the instructor's course."""
-    last = None
-    for _ in range(3):
-        try:
-            accounts = {a.name: a.password for a in hub.up()}
-            break
-        except Exception as exc:  # noqa: BLE001 - retried, then reported
-            last = exc
-            hub.stop_hub()
-    else:
-        pytest.fail(f"the hub did not start: {last}", pytrace=False)
+    accounts = hubpage.up()
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
     ARTIFACTS.mkdir(parents=True)
-    course = hub.instructor_course()
+    course = hub_site.instructor_course()
     for canary in shown.canaries(course):
         (course / canary).unlink()
     students = [s for s in shown.submit_class(course) if s == HONEST_ONE or not s.startswith("honest")]
     shutil.rmtree(course / "submitted" / "honest-mistake", ignore_errors=True)
-    python = str(hub.ENV / "bin" / "python")
-    hub._run("chown", "-R", f"{hub.INSTRUCTOR}:{hub.INSTRUCTOR}", str(course / "submitted"))
+    python = str(hub_site.ENV / "bin" / "python")
+    hub_site.run("chown", "-R", f"{hub_site.INSTRUCTOR}:{hub_site.INSTRUCTOR}", str(course / "submitted"))
     started = time.perf_counter()
     for student in students:  # as the formgrader's Autograde button does, one student at a time
-        hub.as_user(hub.INSTRUCTOR, python, "-m", "nbgrader", "autograde", ASSIGNMENT, "--force",
-                    f"--student={student}", cwd=course)
-    hub.as_user(hub.INSTRUCTOR, python, "-m", "nbgrader", "generate_feedback", ASSIGNMENT, "--force", cwd=course)
+        hub_site.as_user(hub_site.INSTRUCTOR, python, "-m", "nbgrader", "autograde", ASSIGNMENT, "--force",
+                         f"--student={student}", cwd=course)
+    hub_site.as_user(hub_site.INSTRUCTOR, python, "-m", "nbgrader", "generate_feedback", ASSIGNMENT, "--force",
+                     cwd=course)
     print(f"[hub-shown] graded {len(students)} and made their feedback in {time.perf_counter() - started:.1f} s")
-    yield {"url": hub.url(), "accounts": accounts, "course": course, "students": students,
+    yield {"url": hub_site.url(), "accounts": accounts, "course": course, "students": students,
            "db_url": settings.db_url(course)}
-    shutil.copy(hub.LOG_FILE, ARTIFACTS / "jupyterhub.log")
+    shutil.copy(hub_process.LOG_FILE, ARTIFACTS / "jupyterhub.log")
 
 
 @pytest.fixture(scope="module")
 def logged_in(browser, shown_hub):
     """A logged-in page per account (own context, own cookies)."""
-    made = {}
-
-    def page_of(user: str):
-        if user not in made:
-            page = hubpage.log_in(browser, shown_hub["url"], user, shown_hub["accounts"][user])
-            made[user] = page
-        return made[user]
-
-    yield page_of
-    for page in made.values():
-        page.context.close()
+    with hubpage.logged_in_pages(browser, shown_hub["url"], shown_hub["accounts"]) as page_of:
+        yield page_of
 
 
 @pytest.fixture(scope="module")
 def instructor(logged_in, shown_hub):
     """The instructor's page, after proving that the payload run there writes its canary."""
-    page = logged_in(hub.INSTRUCTOR)
+    page = logged_in(hub_site.INSTRUCTOR)
     ids = shown.submission_ids(shown_hub["db_url"], [HONEST_ONE])
-    page.goto(f"{shown_hub['url']}/user/{hub.INSTRUCTOR}/formgrader/submissions/{ids[HONEST_ONE]}/")
+    page.goto(f"{shown_hub['url']}/user/{hub_site.INSTRUCTOR}/formgrader/submissions/{ids[HONEST_ONE]}/")
     shown.prove_the_payload_writes(page, shown_hub["course"])
     return page
 
@@ -112,7 +95,7 @@ def test_every_shown_submission_keeps_full_points(shown_hub):
 
 @pytest.mark.parametrize("student", [raw["name"] for raw in shown.entries()])
 def test_no_script_runs_in_the_instructors_formgrader_and_feedback_pages(instructor, shown_hub, student):
-    base = f"{shown_hub['url']}/user/{hub.INSTRUCTOR}"
+    base = f"{shown_hub['url']}/user/{hub_site.INSTRUCTOR}"
     ids = shown.submission_ids(shown_hub["db_url"], [student])
     ran = {"formgrader": _open(instructor, f"{base}/formgrader/submissions/{ids[student]}/", f"{student}-formgrader"),
            "feedback": _open(instructor, f"{base}/files/feedback/{student}/{ASSIGNMENT}/{ASSIGNMENT}.html",
@@ -124,7 +107,7 @@ def test_no_script_runs_in_the_instructors_formgrader_and_feedback_pages(instruc
 
 
 def test_the_honest_pages_show_figures_and_korean(instructor, shown_hub):
-    base = f"{shown_hub['url']}/user/{hub.INSTRUCTOR}"
+    base = f"{shown_hub['url']}/user/{hub_site.INSTRUCTOR}"
     ids = shown.submission_ids(shown_hub["db_url"], [HONEST_ONE])
     _open(instructor, f"{base}/formgrader/submissions/{ids[HONEST_ONE]}/", "honest-formgrader")
     formgrader = shown.honest_page(instructor)
@@ -161,7 +144,7 @@ REACH = """async (instructor) => {
 
 def test_a_students_page_cannot_reach_the_instructors_server(logged_in, shown_hub):
     page = logged_in("student1")
-    found = page.evaluate(REACH, f"/user/{hub.INSTRUCTOR}/")
+    found = page.evaluate(REACH, f"/user/{hub_site.INSTRUCTOR}/")
     page.screenshot(path=ARTIFACTS / "student1-reaching.png")
     print(f"[hub-shown] student1's page asking for the instructor's server: {found}")
     assert found["own"] == 200, f"the student's own server should answer its own page: {found}"
