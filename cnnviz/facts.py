@@ -7,7 +7,7 @@ histogram bars; a Keras layer's class, settings and weights; a model's
 layers, shapes and its output on a fixed probe input). During grading those
 facts leave the kernel as one display output, are decoded in the grader's own
 process with ``np.load(allow_pickle=False)`` and strict type checks, and the
-score-bearing checks (``cnnviz.lesson``) run there. A kernel that lies about
+score-bearing checks (``cnnviz.lesson_steps``) run there. A kernel that lies about
 its facts can only claim values it would have had to compute anyway.
 
 The same records are what the checks read in the student's own kernel

@@ -185,6 +185,11 @@ def hub_roster_file() -> Path | None:
     return Path(named) if named else None
 
 
+def nbgrader_execution() -> str | None:
+    """nbgrader's own "this is autograding" flag (``NBGRADER_EXECUTION``), passed on to the kernel."""
+    return os.environ.get("NBGRADER_EXECUTION") or None
+
+
 def db_url_override() -> str | None:
     """``$NBGRADER_DB_URL`` when set and not empty: a gradebook URL that overrides the course's file."""
     return os.environ.get(DB_URL_VARIABLE) or None

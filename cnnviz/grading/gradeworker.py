@@ -12,7 +12,7 @@ The trust boundary does not move: this process never runs a student's code
 (that runs only in the jailed kernel nbgrader's JailedExecute starts for each
 student), reads only its socket, and grades only the student it is asked for.
 
-Its owner (``classgrade.grade_student``, one warm process per thread) talks to
+Its owner (``grade_attempt.grade_student``, one warm process per thread) talks to
 it over a Unix socketpair: one JSON request per student, with the student's
 lock descriptor passed along (SCM_RIGHTS). The grader holds that descriptor
 until the student is done, so the lock lives exactly as long as the grading,

@@ -62,8 +62,8 @@ def kernel_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
         "PYDEVD_DISABLE_FILE_VALIDATION": "1",
     }
     # nbgrader's own flag for "this is autograding"; notebooks may read it.
-    if os.environ.get("NBGRADER_EXECUTION"):
-        env["NBGRADER_EXECUTION"] = os.environ["NBGRADER_EXECUTION"]
+    if settings.nbgrader_execution():
+        env["NBGRADER_EXECUTION"] = settings.nbgrader_execution()
     env.update(extra or {})
     return env
 
