@@ -146,7 +146,6 @@ class KernelTemplate:
             raise TemplateUnavailable(f"the kernel template did not start after "
                                       f"{time.monotonic() - self.started:.0f} s: "
                                       f"{(lines or [ready or 'no answer'])[-1][:300]}")
-        self.ready_seconds = time.monotonic() - self.started
         why = self._self_test()
         if why:
             self.close()
